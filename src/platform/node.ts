@@ -1,0 +1,84 @@
+/**
+ * node:crypto primitives. Raw keys are imported through JWK because it is an order of magnitude
+ * cheaper than DER/SPKI import on Node 20 (≈14 µs vs ≈190 µs here), which dominates envelope opening.
+ */
+import crypto, { type KeyObject } from 'node:crypto';
+import type { KeyPair, Platform } from './types.js';
+
+const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url');
+const raw = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
+const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.length);
+
+type Curve = 'X25519' | 'Ed25519';
+// Private keys are long-lived (the key ring), so their KeyObjects are cached by identity.
+const privateCache = new WeakMap<Uint8Array, KeyObject>();
+
+function privateKeyObject(curve: Curve, priv: Uint8Array, pub?: Uint8Array): KeyObject {
+  let key = privateCache.get(priv);
+  if (!key) {
+    const x = pub ?? publicFromPrivate(curve, priv);
+    key = crypto.createPrivateKey({ key: { kty: 'OKP', crv: curve, d: b64u(priv), x: b64u(x) }, format: 'jwk' });
+    privateCache.set(priv, key);
+  }
+  return key;
+}
+
+function publicKeyObject(curve: Curve, pub: Uint8Array): KeyObject {
+  return crypto.createPublicKey({ key: { kty: 'OKP', crv: curve, x: b64u(pub) }, format: 'jwk' });
+}
+
+function publicFromPrivate(curve: Curve, priv: Uint8Array): Uint8Array {
+  // JWK import requires x; derive it through the PKCS#8 path, once per long-lived key.
+  const prefix = curve === 'X25519' ? '302e020100300506032b656e04220420' : '302e020100300506032b657004220420';
+  const key = crypto.createPrivateKey({ key: Buffer.concat([Buffer.from(prefix, 'hex'), buf(priv)]), format: 'der', type: 'pkcs8' });
+  const jwk = crypto.createPublicKey(key).export({ format: 'jwk' });
+  return raw(Buffer.from(jwk.x!, 'base64url'));
+}
+
+function generate(curve: Curve): KeyPair {
+  const { privateKey } = crypto.generateKeyPairSync(curve === 'X25519' ? 'x25519' : 'ed25519');
+  const jwk = privateKey.export({ format: 'jwk' });
+  const pair = { privateKey: raw(Buffer.from(jwk.d!, 'base64url')), publicKey: raw(Buffer.from(jwk.x!, 'base64url')) };
+  privateCache.set(pair.privateKey, privateKey);
+  return pair;
+}
+
+export const nodePlatform: Platform = {
+  name: 'node',
+  randomBytes: (n) => raw(crypto.randomBytes(n)),
+  sha256: (d) => raw(crypto.createHash('sha256').update(d).digest()),
+  sha384: (d) => raw(crypto.createHash('sha384').update(d).digest()),
+  hmacSha256: (k, d) => raw(crypto.createHmac('sha256', k).update(d).digest()),
+  hkdfSha256: (ikm, salt, info, length) => new Uint8Array(crypto.hkdfSync('sha256', ikm, salt, info, length)),
+  aesGcmSeal: (key, nonce, pt, aad) => {
+    const c = crypto.createCipheriv('aes-256-gcm', key, nonce);
+    c.setAAD(aad);
+    const out = Buffer.concat([c.update(pt), c.final(), c.getAuthTag()]);
+    return raw(out);
+  },
+  aesGcmOpen: (key, nonce, sealed, aad) => {
+    if (sealed.length < 16) return null;
+    try {
+      const d = crypto.createDecipheriv('aes-256-gcm', key, nonce);
+      d.setAAD(aad);
+      d.setAuthTag(sealed.subarray(sealed.length - 16));
+      return raw(Buffer.concat([d.update(sealed.subarray(0, sealed.length - 16)), d.final()]));
+    } catch {
+      return null;
+    }
+  },
+  x25519Generate: () => generate('X25519'),
+  x25519PublicKey: (priv) => publicFromPrivate('X25519', priv),
+  x25519: (priv, pub) =>
+    raw(crypto.diffieHellman({ privateKey: privateKeyObject('X25519', priv), publicKey: publicKeyObject('X25519', pub) })),
+  ed25519Generate: () => generate('Ed25519'),
+  ed25519PublicKey: (priv) => publicFromPrivate('Ed25519', priv),
+  ed25519Sign: (priv, msg) => raw(crypto.sign(null, msg, privateKeyObject('Ed25519', priv))),
+  ed25519Verify: (pub, msg, sig) => {
+    try {
+      return pub.length === 32 && sig.length === 64 && crypto.verify(null, msg, publicKeyObject('Ed25519', pub), sig);
+    } catch {
+      return false;
+    }
+  },
+};
