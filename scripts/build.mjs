@@ -1,0 +1,31 @@
+// Builds the processes with esbuild (deterministic output: the dev PCR0 is the hash of
+// dist/enclave/main.js), and a browser bundle of the client SDK that must contain no Node builtin.
+import { build } from 'esbuild';
+import { builtinModules } from 'node:module';
+
+const node = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', sourcemap: false, legalComments: 'none', logLevel: 'warning' };
+
+await Promise.all([
+  build({ ...node, entryPoints: { 'enclave/main': 'src/enclave/main.ts', 'api/main': 'src/api/main.ts', 'cli/main': 'src/cli/main.ts' }, outdir: 'dist' }),
+  // Fails the build if the browser-safe client pulls in any Node builtin.
+  build({
+    entryPoints: { 'web/crypto-helper': 'src/client/crypto-helper.ts' },
+    outdir: 'dist',
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    minify: true,
+    logLevel: 'warning',
+    external: [],
+    plugins: [
+      {
+        name: 'no-node-builtins',
+        setup(b) {
+          const names = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+          b.onResolve({ filter: /.*/ }, (args) => (names.has(args.path) ? { errors: [{ text: `Node builtin "${args.path}" imported by ${args.importer}` }] } : undefined));
+        },
+      },
+    ],
+  }),
+]);

@@ -1,0 +1,44 @@
+/**
+ * The one error registry of the HTTP API (protocol §7). `docs/errors.md` lists the same codes; a test
+ * fails when the two drift apart. The global handler is the only place codes become statuses.
+ */
+import { CodedError } from '../common/errors.js';
+
+export const API_ERRORS = {
+  INVALID_REQUEST: { status: 400, message: 'the request is not valid' },
+  DECRYPTION_FAILED: { status: 400, message: 'the credential envelope could not be opened' },
+  UNKNOWN_ENCLAVE_KEY: { status: 400, message: 'the envelope is sealed to an enclave key this service does not hold; fetch a fresh quote' },
+  UNKNOWN_EXCHANGE: { status: 400, message: 'the exchange is not supported' },
+  EXCHANGE_MISMATCH: { status: 400, message: 'metadata.exchange does not match the sealed credentials' },
+  TTL_OUT_OF_RANGE: { status: 400, message: 'ttl is out of range' },
+  SESSION_NOT_FOUND: { status: 404, message: 'no such session' },
+  NOT_FOUND: { status: 404, message: 'no such resource' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
+  SESSION_EXPIRED: { status: 410, message: 'the session has expired' },
+  SESSION_REVOKED: { status: 410, message: 'the session was revoked' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'the request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the request body must be application/json' },
+  EXCHANGE_AUTH_FAILED: { status: 422, message: 'the exchange rejected the credentials' },
+  RATE_LIMITED: { status: 429, message: 'too many requests' },
+  INTERNAL: { status: 500, message: 'internal error' },
+  EXCHANGE_UNAVAILABLE: { status: 502, message: 'the exchange is unavailable' },
+  ENCLAVE_UNAVAILABLE: { status: 503, message: 'the enclave is unavailable; retry later' },
+  STORE_UNAVAILABLE: { status: 503, message: 'the database is unavailable; retry later' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+export class ApiError extends CodedError<ApiErrorCode> {
+  readonly status: number;
+  /** Seconds, sent as Retry-After for 429/503. */
+  readonly retryAfter: number | undefined;
+  constructor(code: ApiErrorCode, message?: string, retryAfter?: number) {
+    super(code, message ?? API_ERRORS[code].message);
+    this.status = API_ERRORS[code].status;
+    this.retryAfter = retryAfter ?? (code === 'ENCLAVE_UNAVAILABLE' || code === 'STORE_UNAVAILABLE' ? 1 : undefined);
+  }
+}
+
+export function isApiErrorCode(code: string): code is ApiErrorCode {
+  return Object.prototype.hasOwnProperty.call(API_ERRORS, code);
+}

@@ -1,0 +1,132 @@
+/**
+ * JSON Schemas for every route's input and output: the single source of truth at the edge.
+ * Bounded strings, no extra properties. Finer checks (decoded lengths, ttl range) happen in the
+ * handlers so each failure gets its own protocol code.
+ */
+const b64 = (maxLength: number) => ({ type: 'string', maxLength, pattern: '^[A-Za-z0-9+/]*={0,2}$' }) as const;
+const errorBody = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+  },
+} as const;
+export const SESSION_ID_PATTERN = '^[A-Za-z0-9_-]{43}$';
+const sessionId = { type: 'string', minLength: 43, maxLength: 43, pattern: SESSION_ID_PATTERN } as const;
+const time = { type: 'string', maxLength: 30 } as const;
+
+export const quoteSchema = {
+  querystring: { type: 'object', additionalProperties: false, properties: { nonce: b64(88) } },
+  response: {
+    200: {
+      type: 'object',
+      required: ['quote', 'enclave_pubkey', 'signing_pubkey', 'image_hash', 'format'],
+      properties: {
+        quote: { type: 'string' },
+        enclave_pubkey: { type: 'string' },
+        signing_pubkey: { type: 'string' },
+        image_hash: { type: 'string' },
+        format: { type: 'string', enum: ['aws-nitro', 'dev'] },
+      },
+    },
+    '4xx': errorBody,
+    '5xx': errorBody,
+  },
+} as const;
+
+export const submitKeySchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['ephemeral_pub', 'nonce', 'ciphertext', 'tag', 'metadata'],
+    properties: {
+      ephemeral_pub: b64(44),
+      nonce: b64(16),
+      ciphertext: b64(10924),
+      tag: b64(24),
+      enclave_pubkey: b64(44),
+      metadata: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['exchange', 'label', 'ttl'],
+        properties: {
+          exchange: { type: 'string', minLength: 1, maxLength: 32 },
+          label: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9 _.-]{1,64}$' },
+          ttl: { type: 'integer' },
+        },
+      },
+    },
+  },
+  response: {
+    201: {
+      type: 'object',
+      required: ['session_id', 'expires_at'],
+      properties: { session_id: { type: 'string' }, expires_at: { type: 'string' } },
+    },
+    '4xx': errorBody,
+    '5xx': errorBody,
+  },
+} as const;
+
+const signedAggregates = {
+  type: 'object',
+  required: ['signature', 'payload'],
+  properties: {
+    signature: { type: 'string' },
+    // The signed payload is passed through untouched: a schema that dropped or coerced a field
+    // would break the signature. Known fields are typed; additive metrics pass as they are.
+    payload: { type: 'object', additionalProperties: true },
+  },
+} as const;
+
+export const requestAggregatesSchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['session_id'],
+    properties: { session_id: sessionId, from: time, to: time },
+  },
+  response: {
+    200: {
+      type: 'object',
+      required: ['aggregates_signed', 'logs_url'],
+      properties: { aggregates_signed: signedAggregates, logs_url: { type: 'string' } },
+    },
+    '4xx': errorBody,
+    '5xx': errorBody,
+  },
+} as const;
+
+export const revokeSchema = {
+  body: { type: 'object', additionalProperties: false, required: ['session_id'], properties: { session_id: sessionId } },
+  response: {
+    200: {
+      type: 'object',
+      required: ['success', 'message'],
+      properties: { success: { type: 'boolean' }, message: { type: 'string' } },
+    },
+    '4xx': errorBody,
+    '5xx': errorBody,
+  },
+} as const;
+
+export const sessionLogsSchema = {
+  params: { type: 'object', additionalProperties: false, required: ['session_id'], properties: { session_id: sessionId } },
+  response: {
+    200: {
+      type: 'object',
+      required: ['session_id', 'status', 'entries', 'events'],
+      properties: {
+        session_id: { type: 'string' },
+        status: { type: 'string' },
+        entries: { type: 'array', items: { type: 'object', required: ['aggregates_signed'], properties: { aggregates_signed: signedAggregates } } },
+        events: {
+          type: 'array',
+          items: { type: 'object', properties: { event: { type: 'string' }, at: { type: 'string' }, detail: { type: 'object', additionalProperties: true } } },
+        },
+      },
+    },
+    '4xx': errorBody,
+    '5xx': errorBody,
+  },
+} as const;

@@ -1,0 +1,2 @@
+/** Exchange ids both sides agree on. The enclave holds the adapters; the host only validates ids. */
+export const SUPPORTED_EXCHANGES: readonly string[] = ['binance'];
