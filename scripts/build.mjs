@@ -1,6 +1,7 @@
 // Builds the processes with esbuild (deterministic output: the dev PCR0 is the hash of
 // dist/enclave/main.js), and a browser bundle of the client SDK that must contain no Node builtin.
 import { build } from 'esbuild';
+import { cpSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 
 const node = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', sourcemap: false, legalComments: 'none', logLevel: 'warning' };
@@ -29,3 +30,6 @@ await Promise.all([
     ],
   }),
 ]);
+
+// The migration runner reads its SQL next to itself (import.meta.url); in the bundle that is dist/api/.
+cpSync('src/store/migrations', 'dist/api/migrations', { recursive: true });

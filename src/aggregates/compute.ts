@@ -4,8 +4,9 @@
  * Method (docs/methodology.md): reporting currency USDT; quotes in USD stablecoins count 1:1 (an
  * assumption, reported in `assumptions`). Spot positions use average cost per symbol. Fees are
  * valued in the reporting currency at the fill's own price (base-asset fees) or at the last traded
- * price of the fee asset seen so far (e.g. BNB). Fills whose quote or fee cannot be valued are
- * counted in `trades` and `unpriced_fills` but excluded from money figures, never guessed.
+ * price of the fee asset seen so far (e.g. BNB). A fill whose quote cannot be valued is counted in
+ * `trades` and `unpriced_fills` and left out of money figures; a fee that cannot be valued is left
+ * out of `fees` and counted in `unpriced_fees`. Nothing is guessed.
  * The daily series marks open positions at each symbol's last trade price at 00:00 UTC boundaries.
  */
 import { compareFills, type Fill } from './fill.js';
@@ -23,6 +24,7 @@ export interface Metrics {
   volume: number;
   trades: number;
   unpriced_fills: number;
+  unpriced_fees: number;
   days: number;
   from: number;
   to: number;
@@ -48,6 +50,7 @@ export function computeMetrics(input: readonly Fill[], window: { from: number; t
   let fees = 0;
   let volume = 0;
   let unpriced = 0;
+  let unpricedFees = 0;
 
   const dayStart = Math.floor(window.from / DAY) * DAY;
   const days = Math.max(1, Math.ceil((window.to + 1 - dayStart) / DAY));
@@ -72,12 +75,14 @@ export function computeMetrics(input: readonly Fill[], window: { from: number; t
       : f.feeAsset === f.base ? (quoteUsd ?? NaN) * Number(f.fee) * price
       : USD_LIKE.has(f.feeAsset) ? Number(f.fee)
       : (usdPrice.get(f.feeAsset) ?? NaN) * Number(f.fee);
-    if (quoteUsd === undefined || !Number.isFinite(feeUsd) || !Number.isFinite(price * qty)) {
+    if (quoteUsd === undefined || !Number.isFinite(price * qty)) {
       unpriced++;
       continue;
     }
     volume += Math.abs(quoteQty) * quoteUsd;
-    fees += feeUsd;
+    // A fee in an asset with no price yet is left out (and counted), but the fill itself still moves the position.
+    if (Number.isFinite(feeUsd)) fees += feeUsd;
+    else unpricedFees++;
     const p = positions.get(f.symbol) ?? { qty: 0, cost: 0, last: price };
     p.last = price * quoteUsd;
     const signed = f.side === 'buy' ? qty : -qty;
@@ -118,6 +123,7 @@ export function computeMetrics(input: readonly Fill[], window: { from: number; t
     volume: money(volume),
     trades: fills.length,
     unpriced_fills: unpriced,
+    unpriced_fees: unpricedFees,
     days,
     from: window.from,
     to: window.to,

@@ -4,7 +4,7 @@
  */
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { CodedError } from '../common/errors.js';
 import type { Store } from '../store/types.js';
@@ -57,7 +57,7 @@ export function toApiError(err: unknown): ApiError {
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger,
+    loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -65,6 +65,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
+
+  // JSON only: dropping the text/plain parser makes a CORS "simple request" body a 415, not a request.
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((err, req, reply) => {
     const api = toApiError(err);

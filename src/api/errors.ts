@@ -13,7 +13,6 @@ export const API_ERRORS = {
   TTL_OUT_OF_RANGE: { status: 400, message: 'ttl is out of range' },
   SESSION_NOT_FOUND: { status: 404, message: 'no such session' },
   NOT_FOUND: { status: 404, message: 'no such resource' },
-  METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
   SESSION_EXPIRED: { status: 410, message: 'the session has expired' },
   SESSION_REVOKED: { status: 410, message: 'the session was revoked' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'the request body is too large' },

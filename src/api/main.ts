@@ -37,12 +37,14 @@ async function main(): Promise<void> {
   const dataDir = resolve(config.DATA_DIR);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
-  const ownerDb = await openDb({ databaseUrl: config.DATABASE_URL, dataDir });
-  await migrate(ownerDb);
-  // The host works with app_service rights only (no DDL, nothing beyond what it uses).
-  const db = config.DATABASE_URL ? await openDb({ databaseUrl: config.DATABASE_URL, dataDir, role: 'app_service' }) : ownerDb;
-  if (db !== ownerDb) await ownerDb.close();
-  else await db.query('SET ROLE app_service');
+  if (config.DATABASE_URL) {
+    // Migrations run with the connecting user's rights; the service itself then works as app_service.
+    const owner = await openDb({ databaseUrl: config.DATABASE_URL, dataDir });
+    await migrate(owner);
+    await owner.close();
+  }
+  // PGlite (no DATABASE_URL) migrates inside openDb, then drops to the role for its single session.
+  const db = await openDb({ databaseUrl: config.DATABASE_URL, dataDir, role: 'app_service' });
   const store = createStore(db);
   const metrics = createMetrics(() => store.countActiveSessions());
 
@@ -105,6 +107,8 @@ async function main(): Promise<void> {
 }
 
 void main().catch((e: unknown) => {
-  process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'host failed to start', kind: (e as Error)?.name, code: (e as { code?: string })?.code })}\n`);
+  // Kind, code and, for system errors, the syscall and path: enough to act on, never a driver message.
+  const { name, code, syscall, path } = (e ?? {}) as { name?: string; code?: string; syscall?: string; path?: string };
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'host failed to start', kind: name, code, syscall, path })}\n`);
   process.exit(1);
 });

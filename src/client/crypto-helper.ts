@@ -41,9 +41,13 @@ export interface VerifyAttestationOptions {
   expectedPcrs?: Record<number, string>;
 }
 
-export interface AttestationCheckResult extends AttestationVerdict {
-  /** True only when every check passed. */
+export interface AttestationCheckResult {
+  /** True only when every check passed (`ok` is the same, for symmetry with the verifier). */
   valid: boolean;
+  ok: boolean;
+  /** Every check by name (the verifier's, plus `image_hash`), with the error code of a failed one. */
+  checks: { name: string; ok: boolean; code?: string; skipped?: true }[];
+  document?: AttestationVerdict['document'];
 }
 
 export interface Credentials {

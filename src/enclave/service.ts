@@ -147,6 +147,7 @@ export function createEnclaveService(deps: EnclaveDeps): { handle<M extends RpcM
           fees: m.fees,
           days: m.days,
           unpriced_fills: m.unpriced_fills,
+          unpriced_fees: m.unpriced_fees,
         };
         return { signed: signJson(platform, r.signing.privateKey, payload) };
       } catch (e) {

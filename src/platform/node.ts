@@ -36,7 +36,7 @@ function publicFromPrivate(curve: Curve, priv: Uint8Array): Uint8Array {
 }
 
 function generate(curve: Curve): KeyPair {
-  const { privateKey } = crypto.generateKeyPairSync(curve === 'X25519' ? 'x25519' : 'ed25519');
+  const { privateKey } = curve === 'X25519' ? crypto.generateKeyPairSync('x25519') : crypto.generateKeyPairSync('ed25519');
   const jwk = privateKey.export({ format: 'jwk' });
   const pair = { privateKey: raw(Buffer.from(jwk.d!, 'base64url')), publicKey: raw(Buffer.from(jwk.x!, 'base64url')) };
   privateCache.set(pair.privateKey, privateKey);

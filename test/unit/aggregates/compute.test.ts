@@ -57,14 +57,18 @@ describe('computeMetrics', () => {
     assert.ok(Math.abs(m.sharpe! - expectedSharpe) < 1e-9);
   });
 
-  it('fees in a third asset use its last traded price; unvalued fees make the fill unpriced, never guessed', () => {
+  it('fees in a third asset use its last traded price; what cannot be valued is counted, never guessed', () => {
     const bnb = fill({ symbol: 'BNB/USDT', base: 'BNB', side: 'buy', price: '300', qty: '1', ts: T0 + 1 });
     const paid = fill({ side: 'buy', price: '100', qty: '1', ts: T0 + 2, fee: '0.01', feeAsset: 'BNB' });
     const m = computeMetrics([bnb, paid], { from: T0, to: T0 + DAY - 1 });
     assert.equal(m.fees, 3);
     const unpriced = computeMetrics([fill({ side: 'buy', price: '100', qty: '1', ts: T0 + 2, fee: '1', feeAsset: 'XYZ' })], { from: T0, to: T0 + DAY - 1 });
-    assert.equal(unpriced.unpriced_fills, 1);
-    assert.equal(unpriced.volume, 0);
+    assert.equal(unpriced.unpriced_fees, 1);
+    assert.equal(unpriced.fees, 0);
+    assert.equal(unpriced.volume, 100);
+    const unknownQuote = computeMetrics([fill({ symbol: 'ETH/XYZ', quote: 'XYZ', side: 'buy', price: '2', qty: '1', ts: T0 + 2 })], { from: T0, to: T0 + DAY - 1 });
+    assert.equal(unknownQuote.unpriced_fills, 1);
+    assert.equal(unknownQuote.volume, 0);
   });
 
   it('no fills: zero money figures and a null Sharpe, not a fake number', () => {

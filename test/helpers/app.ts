@@ -1,0 +1,71 @@
+/**
+ * A host app wired like src/api/main.ts, but with injected config, store and clock, talking to a
+ * real enclave process over a real socket. HTTP is exercised with fastify's inject().
+ */
+import { Writable } from 'node:stream';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp, type AppDeps } from '../../src/api/app.js';
+import { createEnclaveClient } from '../../src/api/enclave-client.js';
+import { createEnclaveLink, type EnclaveLink } from '../../src/api/enclave-link.js';
+import { createMetrics } from '../../src/api/metrics.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { openTestDb, type TestDb } from './db.js';
+import { startEnclaveProcess, type EnclaveProcess } from './enclave-process.js';
+import { readFileSync } from 'node:fs';
+
+export interface TestApp {
+  app: FastifyInstance;
+  db: TestDb;
+  enclave: EnclaveProcess;
+  link: EnclaveLink;
+  logLines: string[];
+  clock: { now: number | null };
+  close(): Promise<void>;
+}
+
+export async function startTestApp(opts: { config?: Partial<AppDeps['config']>; exchangeBaseUrl?: string } = {}): Promise<TestApp> {
+  const db = await openTestDb();
+  const enclave = await startEnclaveProcess({ env: opts.exchangeBaseUrl ? { EXCHANGE_BASE_URL_BINANCE: opts.exchangeBaseUrl } : {} });
+  const link = createEnclaveLink(createEnclaveClient({ socketPath: enclave.socketPath, defaultTimeoutMs: 10_000 }), join(enclave.dataDir, 'ring.sealed'));
+  const logLines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const clock: { now: number | null } = { now: null };
+  const app = await buildApp({
+    config: {
+      MAX_TTL_SECONDS: 604800,
+      RATE_LIMIT_MAX: 10_000,
+      RATE_LIMIT_WINDOW: 60_000,
+      ALLOWED_ORIGINS: [],
+      REQUEST_TIMEOUT_MS: 60_000,
+      TRUST_PROXY: false,
+      ...opts.config,
+    },
+    store: db.store,
+    enclave: link,
+    metrics: createMetrics(() => db.store.countActiveSessions()),
+    logger: createLogger('host', 'info', sink),
+    devRootPem: () => readFileSync(join(enclave.dataDir, 'dev-root', 'root.pem'), 'utf8'),
+    now: () => clock.now ?? Date.now(),
+  });
+  await app.ready();
+  return {
+    app,
+    db,
+    enclave,
+    link,
+    logLines,
+    clock,
+    async close() {
+      await app.close();
+      link.close();
+      await enclave.stop();
+      await db.close();
+    },
+  };
+}

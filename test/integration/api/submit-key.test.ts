@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { CryptoHelper } from '../../../src/client/crypto-helper.js';
+import { startTestApp, type TestApp } from '../../helpers/app.js';
+import { META, quote, seal, submit } from '../../helpers/client.js';
+
+const CREDS = { exchange: 'binance', apiKey: 'k-123', apiSecret: 's-456' };
+
+async function rows(t: TestApp): Promise<number> {
+  const [s] = await t.db.db.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions');
+  const [c] = await t.db.db.query<{ n: number }>('SELECT count(*)::int AS n FROM credentials');
+  return s!.n + c!.n;
+}
+
+function flip(b64: string, bit: number): string {
+  const b = Buffer.from(b64, 'base64');
+  b[Math.floor(bit / 8) % b.length]! ^= 1 << bit % 8;
+  return b.toString('base64');
+}
+
+describe('POST /enclave/submit_key (protocol §3)', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+  });
+  after(() => t.close());
+
+  it('stores the session and only ciphertext, and answers 201 with a 43-char session id', async () => {
+    const sealed = await seal(t.app, CREDS);
+    const res = await submit(t.app, { ...sealed, metadata: META });
+    assert.equal(res.statusCode, 201, res.body);
+    const { session_id, expires_at } = res.json();
+    assert.match(session_id, /^[A-Za-z0-9_-]{43}$/);
+    assert.ok(Math.abs(Date.parse(expires_at) - (Date.now() + 3600_000)) < 10_000);
+    const [cred] = await t.db.db.query<Record<string, unknown>>('SELECT * FROM credentials WHERE session_id = $1', [session_id]);
+    assert.equal(cred!['ciphertext'], sealed.ciphertext);
+    assert.equal(cred!['nonce'], sealed.nonce);
+    assert.ok(!JSON.stringify(cred).includes(CREDS.apiSecret));
+    assert.equal(res.headers['cache-control'], 'no-store');
+  });
+
+  it('a flipped bit in any envelope field → 400 DECRYPTION_FAILED and nothing stored', async () => {
+    const sealed = await seal(t.app, CREDS);
+    const before = await rows(t);
+    for (const field of ['ephemeral_pub', 'nonce', 'ciphertext', 'tag'] as const) {
+      for (const bit of [0, 13, 77]) {
+        const res = await submit(t.app, { ...sealed, [field]: flip(sealed[field], bit), metadata: META });
+        assert.equal(res.statusCode, 400, `${field}/${bit}`);
+        assert.equal(res.json().error.code, 'DECRYPTION_FAILED');
+        assert.ok(!res.body.includes(sealed[field]));
+      }
+    }
+    assert.equal(await rows(t), before);
+  });
+
+  it('answers each bad input with its own stable code and stores nothing', async () => {
+    const sealed = await seal(t.app, CREDS);
+    const before = await rows(t);
+    const cases: [unknown, number, string][] = [
+      [{ ...sealed, metadata: { ...META, exchange: 'nasdaq' } }, 400, 'UNKNOWN_EXCHANGE'],
+      [{ ...sealed, metadata: { ...META, exchange: 'binance' } , ciphertext: CryptoHelper.encryptCredentials({ ...CREDS, exchange: 'kraken' }, sealed.enclave_pubkey).ciphertext }, 400, 'DECRYPTION_FAILED'],
+      [{ ...sealed, metadata: { ...META, ttl: 59 } }, 400, 'TTL_OUT_OF_RANGE'],
+      [{ ...sealed, metadata: { ...META, ttl: 604801 } }, 400, 'TTL_OUT_OF_RANGE'],
+      [{ ...sealed, metadata: { ...META, ttl: '3600' } }, 400, 'INVALID_REQUEST'],
+      [{ ...sealed, metadata: { ...META, label: 'bad/label' } }, 400, 'INVALID_REQUEST'],
+      [{ ...sealed, metadata: { ...META, label: '' } }, 400, 'INVALID_REQUEST'],
+      [{ ...sealed, metadata: META, extra: 1 }, 400, 'INVALID_REQUEST'],
+      [{ ...sealed, nonce: Buffer.alloc(13).toString('base64'), metadata: META }, 400, 'INVALID_REQUEST'],
+      [{ ...sealed, ephemeral_pub: Buffer.alloc(31).toString('base64'), metadata: META }, 400, 'INVALID_REQUEST'],
+      [{ ...sealed, tag: 'AAAA', metadata: META }, 400, 'INVALID_REQUEST'],
+      [{ ...sealed, ciphertext: 'YWJjZA', metadata: META }, 400, 'INVALID_REQUEST'],
+      [{ ...sealed, enclave_pubkey: Buffer.alloc(32, 1).toString('base64'), metadata: META }, 400, 'UNKNOWN_ENCLAVE_KEY'],
+      [{ metadata: META }, 400, 'INVALID_REQUEST'],
+    ];
+    for (const [body, status, code] of cases) {
+      const res = await submit(t.app, body);
+      assert.equal(res.statusCode, status, `${code}: ${res.body}`);
+      assert.equal(res.json().error.code, code, res.body);
+    }
+    assert.equal(await rows(t), before);
+  });
+
+  it('sealed credentials for another exchange than metadata.exchange → EXCHANGE_MISMATCH', async () => {
+    const q = await quote(t.app);
+    const other = CryptoHelper.encryptCredentials({ ...CREDS, exchange: 'bybit' }, q.enclave_pubkey);
+    const res = await submit(t.app, { ...other, metadata: META });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().error.code, 'EXCHANGE_MISMATCH');
+  });
+
+  it('malformed JSON, prototype keys, wrong media type and huge bodies are rejected cleanly', async () => {
+    const before = await rows(t);
+    const post = (payload: string, type = 'application/json') => t.app.inject({ method: 'POST', url: '/enclave/submit_key', payload, headers: { 'content-type': type } });
+    const cases: [Awaited<ReturnType<typeof post>>, number, string][] = [
+      [await post('{"ephemeral_pub":'), 400, 'INVALID_REQUEST'],
+      [await post('{"__proto__":{"admin":true}}'), 400, 'INVALID_REQUEST'],
+      [await post('{"constructor":{"prototype":{"x":1}}}'), 400, 'INVALID_REQUEST'],
+      [await post('hello', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [await post(JSON.stringify({ ciphertext: 'A'.repeat(20_000) })), 413, 'PAYLOAD_TOO_LARGE'],
+      [await post(''), 400, 'INVALID_REQUEST'],
+    ];
+    for (const [res, status, code] of cases) {
+      assert.equal(res.statusCode, status, res.body);
+      assert.deepEqual(Object.keys(res.json()), ['error']);
+      assert.equal(res.json().error.code, code);
+    }
+    assert.equal(await rows(t), before);
+  });
+
+  it('random bodies never cause a 5xx, always carry an error code, and store nothing', async () => {
+    const sealed = await seal(t.app, CREDS);
+    const before = await rows(t);
+    const field = fc.oneof(fc.string({ maxLength: 60 }), fc.base64String({ maxLength: 60 }), fc.integer(), fc.constant(null), fc.object({ maxDepth: 2 }));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ ephemeral_pub: field, nonce: field, ciphertext: field, tag: field, metadata: fc.oneof(field, fc.record({ exchange: field, label: field, ttl: field })) }, { requiredKeys: [] }),
+        fc.subarray(['ephemeral_pub', 'nonce', 'ciphertext', 'tag'] as const),
+        async (body, keepReal) => {
+          const merged: Record<string, unknown> = { ...body };
+          for (const k of keepReal) merged[k] = sealed[k];
+          const res = await submit(t.app, merged);
+          assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${res.statusCode} ${res.body}`);
+          assert.match(res.json().error.code, /^[A-Z_]+$/);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    assert.equal(await rows(t), before);
+  });
+});
