@@ -107,15 +107,19 @@ export function enclaveRoutes(app: FastifyInstance, deps: AppDeps): void {
 
 async function persistAggregate(deps: AppDeps, sessionId: string, signed: SignedAggregates): Promise<void> {
   const p = signed.payload;
-  // A revoke that raced this computation wins: nothing of a revoked session is stored.
-  const s = await deps.store.getSession(sessionId);
-  if (!s || s.status === 'revoked') throw new ApiError('SESSION_REVOKED');
-  await deps.store.saveAggregate({
-    sessionId,
-    payloadJson: jcs(p),
-    signature: signed.signature,
-    account: p.account,
-    computedAt: new Date(typeof p['computed_at'] === 'string' ? (parseTime(p['computed_at']) ?? deps.now()) : deps.now()),
-  });
+  try {
+    // The store locks the session row: a revoke or expiry that raced this computation wins.
+    await deps.store.saveAggregate({
+      sessionId,
+      payloadJson: jcs(p),
+      signature: signed.signature,
+      account: p.account,
+      computedAt: new Date(typeof p['computed_at'] === 'string' ? (parseTime(p['computed_at']) ?? deps.now()) : deps.now()),
+    });
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'STORE_SESSION_INACTIVE') throw e;
+    const s = await deps.store.getSession(sessionId);
+    throw new ApiError(s?.status === 'expired' ? 'SESSION_EXPIRED' : 'SESSION_REVOKED');
+  }
   await deps.store.logOp({ sessionId, event: 'aggregates_computed', detail: { trades: p['trades'] ?? null, from: p['from'] ?? null, to: p['to'] ?? null } });
 }

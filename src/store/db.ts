@@ -1,0 +1,324 @@
+/**
+ * One small database interface over PGlite (embedded, dev/tests) and node-postgres (production),
+ * with the same JS types from both and errors that never carry driver text.
+ *
+ * @example
+ * const db = await openDb({ dataDir: './.data', role: 'app_service' });
+ * const [row] = await db.query<{ n: number }>('SELECT count(*) AS n FROM sessions');
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import { CodedError } from '../common/errors.js';
+import { migrate } from './migrate.js';
+
+/**
+ * Store failures with stable codes. The API maps them to HTTP statuses; nothing here ever carries
+ * driver text, SQL or bind parameters, because those hold session ids, ciphertext and connection
+ * details (a PGlite error even carries the query's `params`).
+ */
+export type StoreCode =
+  | 'STORE_UNAVAILABLE' // cannot reach the database, or it is shutting down
+  | 'STORE_TIMEOUT' // statement_timeout or cancel
+  | 'STORE_CONSTRAINT' // a CHECK / UNIQUE / FK / NOT NULL rejected the row
+  | 'STORE_PERMISSION' // the role lacks a privilege (a bug or an attack, never a user error)
+  | 'STORE_CONFLICT' // serialization failure or deadlock: safe to retry
+  | 'STORE_INVALID_ARGUMENT' // data exception (bad value for a type, out-of-range batch…)
+  | 'STORE_SESSION_INACTIVE' // write for a session that is revoked, expired or unknown
+  | 'STORE_MIGRATION' // a recorded migration no longer matches its file
+  | 'STORE_QUERY'; // anything else
+
+const MESSAGES: Record<StoreCode, string> = {
+  STORE_UNAVAILABLE: 'database unavailable',
+  STORE_TIMEOUT: 'database operation timed out',
+  STORE_CONSTRAINT: 'value rejected by a database constraint',
+  STORE_PERMISSION: 'database permission denied',
+  STORE_CONFLICT: 'database conflict, retry',
+  STORE_INVALID_ARGUMENT: 'invalid value for the database',
+  STORE_SESSION_INACTIVE: 'session is not active',
+  STORE_MIGRATION: 'database migration failed',
+  STORE_QUERY: 'database query failed',
+};
+
+/**
+ * The only fields of a driver error we keep. All are identifiers chosen by us or by PostgreSQL,
+ * never data: message, detail ("Failing row contains (…)"), query, params and where are dropped.
+ */
+export interface DriverErrorSummary {
+  sqlState?: string;
+  constraint?: string;
+  table?: string;
+  column?: string;
+  routine?: string;
+  /** Node system error code (ECONNREFUSED…) for connection failures. */
+  errno?: string;
+}
+
+export class StoreError extends CodedError<StoreCode> {
+  /** SQLSTATE of the driver error, when there was one (for example '23514', '42501'). */
+  readonly sqlState: string | undefined;
+  /** Name of the violated constraint, when there was one. */
+  readonly constraint: string | undefined;
+
+  constructor(code: StoreCode, summary: DriverErrorSummary = {}) {
+    // The cause is a scrubbed summary, not the driver error itself: loggers serialise `cause`.
+    super(code, MESSAGES[code], { cause: summary });
+    this.sqlState = summary.sqlState;
+    this.constraint = summary.constraint;
+  }
+}
+
+function pickString(o: Record<string, unknown>, key: string): string | undefined {
+  const v = o[key];
+  return typeof v === 'string' && v.length > 0 && v.length <= 128 ? v : undefined;
+}
+
+/** Maps a SQLSTATE (or its absence) to a store code. */
+export function codeForSqlState(state: string | undefined): StoreCode {
+  if (state === undefined) return 'STORE_UNAVAILABLE'; // socket errors, closed pool/PGlite
+  if (state === '42501') return 'STORE_PERMISSION';
+  if (state === '57014') return 'STORE_TIMEOUT';
+  if (state === '40001' || state === '40P01' || state === '55P03') return 'STORE_CONFLICT';
+  const cls = state.slice(0, 2);
+  if (cls === '23') return 'STORE_CONSTRAINT';
+  if (cls === '22') return 'STORE_INVALID_ARGUMENT';
+  if (cls === '08' || cls === '53' || cls === '57' || cls === '28' || state === '3D000') {
+    return 'STORE_UNAVAILABLE';
+  }
+  return 'STORE_QUERY';
+}
+
+/** Converts anything a driver threw into a StoreError; StoreErrors pass through unchanged. */
+export function toStoreError(err: unknown): StoreError {
+  if (err instanceof StoreError) return err;
+  const o = typeof err === 'object' && err !== null ? (err as Record<string, unknown>) : {};
+  const rawCode = pickString(o, 'code');
+  // SQLSTATEs are five [0-9A-Z] chars; Node system errors use E-prefixed names.
+  // No SQLSTATE class starts with E, so EPIPE is not mistaken for one.
+  const errno = rawCode !== undefined && /^E[A-Z0-9_]+$/.test(rawCode) ? rawCode : undefined;
+  const sqlState =
+    errno === undefined && rawCode !== undefined && /^[0-9A-Z]{5}$/.test(rawCode)
+      ? rawCode
+      : undefined;
+  const summary: DriverErrorSummary = {};
+  if (sqlState !== undefined) summary.sqlState = sqlState;
+  if (errno !== undefined) summary.errno = errno;
+  for (const k of ['constraint', 'table', 'column', 'routine'] as const) {
+    const v = pickString(o, k);
+    if (v !== undefined) summary[k] = v;
+  }
+  return new StoreError(codeForSqlState(sqlState), summary);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The interface
+
+/** Something that runs SQL: the database itself, or one transaction of it. */
+export interface Queryable {
+  /** One parameterized statement; rows as objects with normalised types (see below). */
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Several statements, no parameters: migrations only. */
+  exec(sql: string): Promise<void>;
+}
+
+/**
+ * Types are the same on both engines: int8/count → number (throws beyond 2^53), bytea →
+ * Uint8Array (a copy, never a Buffer), timestamptz → Date, json/jsonb → parsed, numeric → string.
+ */
+export interface Db extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs `fn` in one transaction on one connection; rolls back if it throws. Not reentrant. */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface OpenDbOptions {
+  /** postgres:// URL; without it, PGlite stores the database in `<dataDir>/pgdata`. */
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  /**
+   * Role every connection switches to (`SET ROLE`), for example 'app_service', so the host runs
+   * with that role's rights only. PGlite is migrated first, as its superuser, then switched.
+   */
+  role?: string | undefined;
+}
+
+const OID_INT8 = 20;
+const OID_BYTEA = 17;
+
+function int8ToNumber(text: string): number {
+  const n = Number(text);
+  // Counts and identities stay far below 2^53; anything beyond would silently lose precision.
+  if (!Number.isSafeInteger(n)) throw new StoreError('STORE_INVALID_ARGUMENT');
+  return n;
+}
+
+const ROLE_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function quoteRole(role: string): string {
+  // An identifier cannot be a bind parameter; accept only plain lowercase names.
+  if (!ROLE_RE.test(role)) throw new StoreError('STORE_INVALID_ARGUMENT');
+  return `"${role}"`;
+}
+
+/**
+ * Runs a driver call and converts what it throws. Errors thrown by a caller's own callback must
+ * not pass through here, so that tx() rethrows them untouched.
+ */
+async function guard<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw toStoreError(err);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PGlite
+
+interface PgliteLike {
+  query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  exec(sql: string): Promise<unknown>;
+}
+
+function pgliteQueryable(conn: PgliteLike): Queryable {
+  return {
+    query: <T>(sql: string, params: readonly unknown[] = []) =>
+      guard(async () => (await conn.query<T>(sql, [...params])).rows),
+    exec: (sql) => guard(async () => void (await conn.exec(sql))),
+  };
+}
+
+async function openPglite(dataDir: string, role: string | undefined): Promise<Db> {
+  const dir = join(dataDir, 'pgdata');
+  await mkdir(dir, { recursive: true });
+  const lite = await guard(() =>
+    PGlite.create(dir, {
+      parsers: { [pgliteTypes.INT8]: int8ToNumber },
+    }),
+  );
+  let closed = false;
+  const db: Db = {
+    kind: 'pglite',
+    ...pgliteQueryable(lite),
+    async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+      // PGlite's transaction() rethrows the callback's own error; remember it to tell it apart
+      // from a BEGIN/COMMIT failure, which is the driver's and must be converted.
+      let own: { err: unknown } | undefined;
+      try {
+        return await lite.transaction(async (t) => {
+          try {
+            return await fn(pgliteQueryable(t));
+          } catch (err) {
+            own = { err };
+            throw err;
+          }
+        });
+      } catch (err) {
+        if (own !== undefined && own.err === err) throw err;
+        throw toStoreError(err);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await guard(() => lite.close());
+    },
+  };
+  if (role !== undefined) {
+    const quoted = quoteRole(role);
+    try {
+      // Embedded: there is no separate migration step with owner credentials, so migrate here,
+      // as the superuser, and only then drop to the role for the life of this single session.
+      await migrate(db);
+      await db.exec(`SET ROLE ${quoted}`);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+  return db;
+}
+
+// ---------------------------------------------------------------------------------------------
+// node-postgres
+
+function pgTypeParser(oid: number, format?: string): (value: string) => unknown {
+  if (oid === OID_INT8) return int8ToNumber;
+  if (oid === OID_BYTEA) {
+    const parseBytea = pg.types.getTypeParser(OID_BYTEA, 'text') as (v: string) => Buffer;
+    // Copy: a small Buffer is a view into a shared pool, whose other bytes must not leak.
+    return (v) => new Uint8Array(parseBytea(v));
+  }
+  return pg.types.getTypeParser(oid, format as 'text') as (value: string) => unknown;
+}
+
+function pgQueryable(client: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    query: <T>(sql: string, params: readonly unknown[] = []) =>
+      guard(async () => (await client.query(sql, [...params])).rows as T[]),
+    // No values → the simple protocol, which accepts several statements.
+    exec: (sql) => guard(async () => void (await client.query(sql))),
+  };
+}
+
+function openPostgres(databaseUrl: string, role: string | undefined): Db {
+  const setRole = role === undefined ? undefined : `SET ROLE ${quoteRole(role)}`;
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 10,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    // No waiting inside the database: a stuck statement or transaction fails instead of piling up.
+    statement_timeout: 15_000,
+    idle_in_transaction_session_timeout: 30_000,
+    application_name: 'perf-aggregator',
+    types: { getTypeParser: pgTypeParser as typeof pg.types.getTypeParser },
+    // Awaited by pg-pool before the connection is handed out; a failure fails the checkout.
+    onConnect:
+      setRole === undefined ? undefined : async (client) => void (await client.query(setRole)),
+  });
+  // An idle connection that dies emits 'error' on the pool; without a listener Node would crash.
+  // The next checkout opens a fresh connection or fails as STORE_UNAVAILABLE.
+  pool.on('error', () => {});
+  let closed = false;
+  return {
+    kind: 'postgres',
+    ...pgQueryable(pool),
+    async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+      const client = await guard(() => pool.connect());
+      let destroy = false;
+      try {
+        await guard(() => client.query('BEGIN'));
+        const out = await fn(pgQueryable(client));
+        await guard(() => client.query('COMMIT'));
+        return out;
+      } catch (err) {
+        // err is either already a StoreError (driver) or the callback's own error: rethrow as is.
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          destroy = true; // the connection is in an unknown state: do not reuse it
+        }
+        throw err;
+      } finally {
+        client.release(destroy);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await guard(() => pool.end());
+    },
+  };
+}
+
+/** Opens PGlite in `<dataDir>/pgdata`, or a pool on `databaseUrl`. Does not migrate PostgreSQL. */
+export async function openDb(opts: OpenDbOptions): Promise<Db> {
+  if (opts.databaseUrl !== undefined && opts.databaseUrl !== '') {
+    return openPostgres(opts.databaseUrl, opts.role);
+  }
+  return openPglite(opts.dataDir, opts.role);
+}

@@ -1,0 +1,230 @@
+/**
+ * The host's data access (types.ts) over a Db. Parameterized SQL only. Every credential read
+ * re-checks status and expiry in SQL, so a late purge never exposes an expired envelope.
+ *
+ * @example
+ * const store = createStore(await openDb({ dataDir: './.data', role: 'app_service' }));
+ * await store.createSession({ sessionId, exchange: 'binance', label: 'main', expiresAt, envelope });
+ */
+import { StoreError, type Db } from './db.js';
+import type {
+  AggregateRow,
+  NewSession,
+  OpsLogRow,
+  RevokeResult,
+  SessionRow,
+  SessionStatus,
+  Store,
+  StoredEnvelope,
+} from './types.js';
+
+interface SessionRecord {
+  session_id: string;
+  exchange: string;
+  label: string;
+  status: SessionStatus;
+  created_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+  account: string | null;
+}
+
+interface AggregateRecord {
+  session_id: string;
+  payload: string;
+  signature: string;
+  account: string;
+  computed_at: Date;
+}
+
+interface OpsLogRecord {
+  session_id: string | null;
+  event: string;
+  detail: Record<string, unknown>;
+  at: Date;
+}
+
+// The stored status lags until the purge runs; report a lapsed active session as expired now.
+const SESSION_COLUMNS = `session_id, exchange, label,
+  CASE WHEN status = 'active' AND expires_at <= now() THEN 'expired' ELSE status END AS status,
+  created_at, expires_at, revoked_at, account`;
+
+function toSession(r: SessionRecord): SessionRow {
+  return {
+    sessionId: r.session_id,
+    exchange: r.exchange,
+    label: r.label,
+    status: r.status,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+    account: r.account,
+  };
+}
+
+export function createStore(db: Db): Store {
+  return {
+    async createSession(s: NewSession): Promise<void> {
+      const e = s.envelope;
+      await db.tx(async (q) => {
+        await q.query(
+          'INSERT INTO sessions (session_id, exchange, label, expires_at) VALUES ($1, $2, $3, $4)',
+          [s.sessionId, s.exchange, s.label, s.expiresAt],
+        );
+        await q.query(
+          `INSERT INTO credentials (session_id, ephemeral_pub, nonce, ciphertext, tag, key_id, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [s.sessionId, e.ephemeralPub, e.nonce, e.ciphertext, e.tag, e.keyId, s.expiresAt],
+        );
+      });
+    },
+
+    async getSession(sessionId: string): Promise<SessionRow | null> {
+      const [r] = await db.query<SessionRecord>(
+        `SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = $1`,
+        [sessionId],
+      );
+      return r === undefined ? null : toSession(r);
+    },
+
+    async getCredential(sessionId: string): Promise<StoredEnvelope | null> {
+      const [r] = await db.query<{
+        ephemeral_pub: string;
+        nonce: string;
+        ciphertext: string;
+        tag: string;
+        key_id: string;
+      }>(
+        `SELECT c.ephemeral_pub, c.nonce, c.ciphertext, c.tag, c.key_id
+           FROM credentials c
+           JOIN sessions s ON s.session_id = c.session_id
+          WHERE c.session_id = $1
+            AND s.status = 'active'
+            AND c.expires_at > now()
+            AND s.expires_at > now()`,
+        [sessionId],
+      );
+      if (r === undefined) return null;
+      return {
+        ephemeralPub: r.ephemeral_pub,
+        nonce: r.nonce,
+        ciphertext: r.ciphertext,
+        tag: r.tag,
+        keyId: r.key_id,
+      };
+    },
+
+    async saveAggregate(a: AggregateRow): Promise<void> {
+      // FOR SHARE waits for a concurrent revoke (which updates the session row first) and then
+      // sees its result, so a payload can never be written after the revoke committed.
+      const rows = await db.query(
+        `WITH s AS (
+           SELECT session_id FROM sessions
+            WHERE session_id = $1 AND status = 'active' AND expires_at > now()
+              FOR SHARE
+         )
+         INSERT INTO aggregates (session_id, payload, signature, account, computed_at)
+         SELECT s.session_id, $2, $3, $4, $5 FROM s
+         RETURNING id`,
+        [a.sessionId, a.payloadJson, a.signature, a.account, a.computedAt],
+      );
+      if (rows.length === 0) throw new StoreError('STORE_SESSION_INACTIVE');
+    },
+
+    async latestAggregate(sessionId: string): Promise<AggregateRow | null> {
+      const [r] = await db.query<AggregateRecord>(
+        `SELECT session_id, payload, signature, account, computed_at
+           FROM aggregates
+          WHERE session_id = $1 AND payload IS NOT NULL
+          ORDER BY computed_at DESC, id DESC
+          LIMIT 1`,
+        [sessionId],
+      );
+      if (r === undefined) return null;
+      return {
+        sessionId: r.session_id,
+        payloadJson: r.payload,
+        signature: r.signature,
+        account: r.account,
+        computedAt: r.computed_at,
+      };
+    },
+
+    async revokeSession(sessionId: string): Promise<RevokeResult> {
+      return db.tx(async (q) => {
+        // The session row first: its lock serialises us with saveAggregate/logOp and with a
+        // concurrent revoke, which then finds the tombstone and answers already_revoked.
+        const marked = await q.query(
+          `UPDATE sessions SET status = 'revoked', revoked_at = now()
+            WHERE session_id = $1 AND status <> 'revoked'
+           RETURNING session_id`,
+          [sessionId],
+        );
+        if (marked.length === 0) {
+          const [s] = await q.query('SELECT 1 FROM sessions WHERE session_id = $1', [sessionId]);
+          return s === undefined ? 'not_found' : 'already_revoked';
+        }
+        await q.query('DELETE FROM credentials WHERE session_id = $1', [sessionId]);
+        // Rows stay (computed_at, account) so the account's history shows a revoked entry;
+        // merkle_logs leaves are untouched (protocol §5).
+        await q.query(
+          `UPDATE aggregates SET payload = NULL, signature = NULL
+            WHERE session_id = $1 AND payload IS NOT NULL`,
+          [sessionId],
+        );
+        await q.query('DELETE FROM ops_logs WHERE session_id = $1', [sessionId]);
+        await q.query("INSERT INTO ops_logs (session_id, event) VALUES ($1, 'revoked')", [
+          sessionId,
+        ]);
+        return 'revoked';
+      });
+    },
+
+    async purgeExpired(batch: number): Promise<number> {
+      if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) {
+        throw new StoreError('STORE_INVALID_ARGUMENT');
+      }
+      const [r] = await db.query<{ n: number }>('SELECT purge_expired_credentials($1) AS n', [
+        batch,
+      ]);
+      return r?.n ?? 0;
+    },
+
+    async countActiveSessions(): Promise<number> {
+      const [r] = await db.query<{ n: number }>(
+        "SELECT count(*) AS n FROM sessions WHERE status = 'active' AND expires_at > now()",
+      );
+      return r?.n ?? 0;
+    },
+
+    async logOp(row: Omit<OpsLogRow, 'at'>): Promise<void> {
+      // Detail for a revoked session would undo the purge; keep the event, drop the detail.
+      // FOR SHARE, as in saveAggregate, closes the race with a revoke in flight.
+      await db.query(
+        `WITH s AS (SELECT status FROM sessions WHERE session_id = $1 FOR SHARE)
+         INSERT INTO ops_logs (session_id, event, detail)
+         VALUES ($1, $2, CASE WHEN (SELECT status FROM s) = 'revoked' THEN '{}'::jsonb ELSE $3::jsonb END)`,
+        [row.sessionId, row.event, JSON.stringify(row.detail)],
+      );
+    },
+
+    async opsLogs(sessionId: string): Promise<OpsLogRow[]> {
+      const rows = await db.query<OpsLogRecord>(
+        'SELECT session_id, event, detail, at FROM ops_logs WHERE session_id = $1 ORDER BY id',
+        [sessionId],
+      );
+      return rows.map((r) => ({
+        sessionId: r.session_id,
+        event: r.event,
+        detail: r.detail,
+        at: r.at,
+      }));
+    },
+
+    async ping(): Promise<void> {
+      await db.query('SELECT 1');
+    },
+
+    close: () => db.close(),
+  };
+}
