@@ -4,10 +4,27 @@ import { build } from 'esbuild';
 import { cpSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 
-const node = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', sourcemap: false, legalComments: 'none', logLevel: 'warning' };
+const node = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+};
 
 await Promise.all([
-  build({ ...node, entryPoints: { 'enclave/main': 'src/enclave/main.ts', 'api/main': 'src/api/main.ts', 'cli/main': 'src/cli/main.ts' }, outdir: 'dist' }),
+  build({
+    ...node,
+    entryPoints: {
+      'enclave/main': 'src/enclave/main.ts',
+      'api/main': 'src/api/main.ts',
+      'cli/main': 'src/cli/main.ts',
+    },
+    outdir: 'dist',
+  }),
   // Fails the build if the browser-safe client pulls in any Node builtin.
   build({
     entryPoints: { 'web/crypto-helper': 'src/client/crypto-helper.ts' },
@@ -24,7 +41,11 @@ await Promise.all([
         name: 'no-node-builtins',
         setup(b) {
           const names = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
-          b.onResolve({ filter: /.*/ }, (args) => (names.has(args.path) ? { errors: [{ text: `Node builtin "${args.path}" imported by ${args.importer}` }] } : undefined));
+          b.onResolve({ filter: /.*/ }, (args) =>
+            names.has(args.path)
+              ? { errors: [{ text: `Node builtin "${args.path}" imported by ${args.importer}` }] }
+              : undefined,
+          );
         },
       },
     ],

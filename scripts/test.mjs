@@ -5,7 +5,13 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const suite = process.argv[2] ?? 'all';
-const dirs = { all: ['test/unit', 'test/integration', 'test/e2e'], unit: ['test/unit'], integration: ['test/integration'], e2e: ['test/e2e'], security: ['test'] }[suite];
+const dirs = {
+  all: ['test/unit', 'test/integration', 'test/e2e'],
+  unit: ['test/unit'],
+  integration: ['test/integration'],
+  e2e: ['test/e2e'],
+  security: ['test'],
+}[suite];
 if (!dirs) {
   console.error(`unknown suite ${suite}`);
   process.exit(2);
@@ -19,5 +25,9 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...process.argv.slice(3), ...files], { stdio: 'inherit' });
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', ...process.argv.slice(3), ...files],
+  { stdio: 'inherit' },
+);
 process.exit(r.status ?? 1);
