@@ -41,7 +41,10 @@ interface Position {
 /** Money figures are rounded to 1e-8, the exchanges' own smallest unit, to drop float noise. */
 const money = (x: number): number => Math.round(x * 1e8) / 1e8 + 0;
 
-export function computeMetrics(input: readonly Fill[], window: { from: number; to: number }): Metrics {
+export function computeMetrics(
+  input: readonly Fill[],
+  window: { from: number; to: number },
+): Metrics {
   if (!(window.to >= window.from)) throw new RangeError('window.to must not precede window.from');
   const fills = input.filter((f) => f.ts >= window.from && f.ts <= window.to).sort(compareFills);
   const positions = new Map<string, Position>();
@@ -71,10 +74,13 @@ export function computeMetrics(input: readonly Fill[], window: { from: number; t
     const quoteUsd = USD_LIKE.has(f.quote) ? 1 : usdPrice.get(f.quote);
     if (USD_LIKE.has(f.quote)) usdPrice.set(f.base, price);
     const feeUsd =
-      f.feeAsset === f.quote ? (quoteUsd ?? NaN) * Number(f.fee)
-      : f.feeAsset === f.base ? (quoteUsd ?? NaN) * Number(f.fee) * price
-      : USD_LIKE.has(f.feeAsset) ? Number(f.fee)
-      : (usdPrice.get(f.feeAsset) ?? NaN) * Number(f.fee);
+      f.feeAsset === f.quote
+        ? (quoteUsd ?? NaN) * Number(f.fee)
+        : f.feeAsset === f.base
+          ? (quoteUsd ?? NaN) * Number(f.fee) * price
+          : USD_LIKE.has(f.feeAsset)
+            ? Number(f.fee)
+            : (usdPrice.get(f.feeAsset) ?? NaN) * Number(f.fee);
     if (quoteUsd === undefined || !Number.isFinite(price * qty)) {
       unpriced++;
       continue;
@@ -112,7 +118,8 @@ export function computeMetrics(input: readonly Fill[], window: { from: number; t
   while (day < days) dailyEquity[day++] = mark();
 
   const dailyPnl = new Float64Array(days);
-  for (let i = 0; i < days; i++) dailyPnl[i] = dailyEquity[i]! - (i === 0 ? 0 : dailyEquity[i - 1]!);
+  for (let i = 0; i < days; i++)
+    dailyPnl[i] = dailyEquity[i]! - (i === 0 ? 0 : dailyEquity[i - 1]!);
   const total = mark();
   return {
     pnl: money(total),

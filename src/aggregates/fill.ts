@@ -4,9 +4,11 @@
  */
 export interface Fill {
   exchange: string;
+  /** unified symbol, e.g. 'BTC/USDT' */
   symbol: string;
   base: string;
   quote: string;
+  /** trade id, unique per (exchange, symbol) */
   id: string;
   orderId: string;
   side: 'buy' | 'sell';
@@ -16,6 +18,7 @@ export interface Fill {
   fee: string;
   feeAsset: string;
   maker: boolean;
+  /** execution time, ms since the Unix epoch */
   ts: number;
 }
 
@@ -23,7 +26,8 @@ export interface Fill {
 export function compareFills(a: Fill, b: Fill): number {
   if (a.ts !== b.ts) return a.ts - b.ts;
   if (a.symbol !== b.symbol) return a.symbol < b.symbol ? -1 : 1;
-  if (a.id.length !== b.id.length && /^\d+$/.test(a.id) && /^\d+$/.test(b.id)) return a.id.length - b.id.length;
+  if (a.id.length !== b.id.length && /^\d+$/.test(a.id) && /^\d+$/.test(b.id))
+    return a.id.length - b.id.length;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 

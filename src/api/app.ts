@@ -18,7 +18,15 @@ import { logRoutes } from './routes/logs.js';
 import { opsRoutes } from './routes/ops.js';
 
 export interface AppDeps {
-  config: Pick<ApiConfig, 'MAX_TTL_SECONDS' | 'RATE_LIMIT_MAX' | 'RATE_LIMIT_WINDOW' | 'ALLOWED_ORIGINS' | 'REQUEST_TIMEOUT_MS' | 'TRUST_PROXY'>;
+  config: Pick<
+    ApiConfig,
+    | 'MAX_TTL_SECONDS'
+    | 'RATE_LIMIT_MAX'
+    | 'RATE_LIMIT_WINDOW'
+    | 'ALLOWED_ORIGINS'
+    | 'REQUEST_TIMEOUT_MS'
+    | 'TRUST_PROXY'
+  >;
   store: Store;
   enclave: Pick<EnclaveLink, 'identity' | 'call'>;
   metrics: ApiMetrics;
@@ -34,7 +42,8 @@ const BODY_LIMIT = 16 * 1024;
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   const e = err as FastifyError & { validation?: unknown[] };
-  if (e?.validation) return new ApiError('INVALID_REQUEST', `request failed validation: ${e.message}`);
+  if (e?.validation)
+    return new ApiError('INVALID_REQUEST', `request failed validation: ${e.message}`);
   switch (e?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new ApiError('PAYLOAD_TOO_LARGE');
@@ -45,11 +54,16 @@ export function toApiError(err: unknown): ApiError {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ApiError('INVALID_REQUEST', 'the body is not valid JSON');
   }
-  if (e?.statusCode === 400 && typeof e.code === 'string' && e.code.startsWith('FST_')) return new ApiError('INVALID_REQUEST');
+  if (e?.statusCode === 400 && typeof e.code === 'string' && e.code.startsWith('FST_'))
+    return new ApiError('INVALID_REQUEST');
   if (err instanceof CodedError) {
     const code: string = err.code;
-    if (code === 'ENCLAVE_TIMEOUT' || code === 'ENCLAVE_BUSY' || code === 'ENCLAVE_NOT_READY') return new ApiError('ENCLAVE_UNAVAILABLE');
-    if (code.startsWith('STORE_')) return code === 'STORE_CONSTRAINT' ? new ApiError('INVALID_REQUEST') : new ApiError('STORE_UNAVAILABLE');
+    if (code === 'ENCLAVE_TIMEOUT' || code === 'ENCLAVE_BUSY' || code === 'ENCLAVE_NOT_READY')
+      return new ApiError('ENCLAVE_UNAVAILABLE');
+    if (code.startsWith('STORE_'))
+      return code === 'STORE_CONSTRAINT'
+        ? new ApiError('INVALID_REQUEST')
+        : new ApiError('STORE_UNAVAILABLE');
     if (isApiErrorCode(code)) return new ApiError(code as ApiErrorCode);
   }
   return new ApiError('INTERNAL');
@@ -63,7 +77,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onConstructorPoisoning: 'error',
     trustProxy: deps.config.TRUST_PROXY,
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: false,
+        allErrors: false,
+      },
+    },
   });
 
   // JSON only: dropping the text/plain parser makes a CORS "simple request" body a 415, not a request.
@@ -71,7 +92,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((err, req, reply) => {
     const api = toApiError(err);
-    if (api.code === 'INTERNAL') req.log.error({ event: 'internal_error', kind: (err as Error)?.name, code: (err as { code?: string })?.code }, 'internal error');
+    if (api.code === 'INTERNAL')
+      req.log.error(
+        {
+          event: 'internal_error',
+          kind: (err as Error)?.name,
+          code: (err as { code?: string })?.code,
+        },
+        'internal error',
+      );
     deps.metrics.rejected.inc({ code: api.code });
     if (api.retryAfter !== undefined) reply.header('retry-after', String(api.retryAfter));
     return reply.code(api.status).send({ error: { code: api.code, message: api.message } });
@@ -84,15 +113,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
-    if (req.url.startsWith('/enclave/') || req.url.startsWith('/attestation/')) reply.header('cache-control', 'no-store');
+    if (req.url.startsWith('/enclave/') || req.url.startsWith('/attestation/'))
+      reply.header('cache-control', 'no-store');
   });
 
   const origins = deps.config.ALLOWED_ORIGINS;
-  await app.register(cors, { origin: origins.length > 0 ? origins : false, methods: ['GET', 'POST'], credentials: false });
+  await app.register(cors, {
+    origin: origins.length > 0 ? origins : false,
+    methods: ['GET', 'POST'],
+    credentials: false,
+  });
   await app.register(rateLimit, {
     max: deps.config.RATE_LIMIT_MAX,
     timeWindow: deps.config.RATE_LIMIT_WINDOW,
-    errorResponseBuilder: (_req, ctx) => new ApiError('RATE_LIMITED', 'too many requests', Math.ceil(ctx.ttl / 1000)),
+    errorResponseBuilder: (_req, ctx) =>
+      new ApiError('RATE_LIMITED', 'too many requests', Math.ceil(ctx.ttl / 1000)),
   });
 
   attestationRoutes(app, deps);

@@ -1,4 +1,4 @@
-import { loadConfig, prefixed } from '../runtime/config.js';
+import { exchangeBaseUrls, loadConfig } from '../runtime/config.js';
 
 export interface ApiConfig {
   ENCLAVE_PORT: number;
@@ -31,26 +31,31 @@ const schema = {
     MAX_TTL_SECONDS: { type: 'integer', minimum: 60, maximum: 31536000, default: 604800 },
     RATE_LIMIT_MAX: { type: 'integer', minimum: 1, default: 100 },
     RATE_LIMIT_WINDOW: { type: 'integer', minimum: 1000, default: 900000 },
-    ALLOWED_ORIGINS: { type: 'string', default: '', pattern: '^(https?://[^,\\s]+)?(,https?://[^,\\s]+)*$' },
+    ALLOWED_ORIGINS: {
+      type: 'string',
+      default: '',
+      pattern: '^(https?://[^,\\s]+)?(,https?://[^,\\s]+)*$',
+    },
     REQUEST_TIMEOUT_MS: { type: 'integer', minimum: 1000, maximum: 3600000, default: 120000 },
     ENCLAVE_SOCKET: { type: 'string', minLength: 1, maxLength: 100 },
     ENCLAVE_SPAWN: { type: 'boolean', default: true },
     SWEEP_INTERVAL_MS: { type: 'integer', minimum: 1000, default: 60000 },
-    LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], default: 'info' },
+    LOG_LEVEL: {
+      type: 'string',
+      enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'],
+      default: 'info',
+    },
     TRUST_PROXY: { type: 'boolean', default: false },
   },
 };
 
 export function loadApiConfig(env: NodeJS.ProcessEnv): Readonly<ApiConfig> {
-  const raw = loadConfig<Omit<ApiConfig, 'ALLOWED_ORIGINS' | 'exchangeBaseUrls'> & { ALLOWED_ORIGINS: string }>(schema, env);
-  const exchangeBaseUrls = prefixed(env, 'EXCHANGE_BASE_URL_');
-  for (const [id, url] of Object.entries(exchangeBaseUrls)) {
-    loadConfig({ type: 'object', properties: { [`EXCHANGE_BASE_URL_${id.toUpperCase()}`]: { type: 'string', pattern: '^https?://[^/\\s]+/?$' } } }, env);
-    void url;
-  }
+  const raw = loadConfig<
+    Omit<ApiConfig, 'ALLOWED_ORIGINS' | 'exchangeBaseUrls'> & { ALLOWED_ORIGINS: string }
+  >(schema, env);
   return Object.freeze({
     ...raw,
     ALLOWED_ORIGINS: raw.ALLOWED_ORIGINS ? raw.ALLOWED_ORIGINS.split(',') : [],
-    exchangeBaseUrls,
+    exchangeBaseUrls: exchangeBaseUrls(env),
   });
 }

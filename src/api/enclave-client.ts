@@ -6,7 +6,13 @@
 import net from 'node:net';
 import { CodedError } from '../common/errors.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder } from '../wire/frame.js';
-import { decodeResponse, encodeMessage, type RpcMethod, type RpcRequestBody, type RpcResponseBody } from '../wire/messages.js';
+import {
+  decodeResponse,
+  encodeMessage,
+  type RpcMethod,
+  type RpcRequestBody,
+  type RpcResponseBody,
+} from '../wire/messages.js';
 
 export class EnclaveCallError extends CodedError<string> {}
 
@@ -17,7 +23,11 @@ interface Pending {
 }
 
 export interface EnclaveClient {
-  call<M extends RpcMethod>(method: M, body: RpcRequestBody<M>, timeoutMs?: number): Promise<RpcResponseBody<M>>;
+  call<M extends RpcMethod>(
+    method: M,
+    body: RpcRequestBody<M>,
+    timeoutMs?: number,
+  ): Promise<RpcResponseBody<M>>;
   close(): void;
 }
 
@@ -30,7 +40,8 @@ export function createEnclaveClient(opts: {
   let connecting: Promise<net.Socket> | null = null;
   let nextId = 1;
   const pending = new Map<number, Pending>();
-  const unavailable = (): EnclaveCallError => new EnclaveCallError('ENCLAVE_UNAVAILABLE', 'the enclave is unavailable');
+  const unavailable = (): EnclaveCallError =>
+    new EnclaveCallError('ENCLAVE_UNAVAILABLE', 'the enclave is unavailable');
 
   const failAll = (): void => {
     for (const [id, p] of pending) {
@@ -63,7 +74,9 @@ export function createEnclaveClient(opts: {
       });
       s.on('data', (chunk: Buffer) => {
         try {
-          for (const frame of decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length))) {
+          for (const frame of decoder.push(
+            new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length),
+          )) {
             const res = decodeResponse(frame);
             const p = pending.get(res.id);
             if (!p) continue;
@@ -101,7 +114,11 @@ export function createEnclaveClient(opts: {
         opts.onCall?.(method, (performance.now() - started) / 1000, 'ok');
         return out as RpcResponseBody<typeof method>;
       } catch (e) {
-        opts.onCall?.(method, (performance.now() - started) / 1000, e instanceof CodedError ? e.code : 'error');
+        opts.onCall?.(
+          method,
+          (performance.now() - started) / 1000,
+          e instanceof CodedError ? e.code : 'error',
+        );
         throw e;
       }
     },

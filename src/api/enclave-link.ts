@@ -11,7 +11,11 @@ export type EnclaveIdentity = Omit<RpcResponseBody<'init'>, 'sealed_ring'>;
 
 export interface EnclaveLink {
   identity(): Promise<EnclaveIdentity>;
-  call<M extends RpcMethod>(method: M, body: RpcRequestBody<M>, timeoutMs?: number): Promise<RpcResponseBody<M>>;
+  call<M extends RpcMethod>(
+    method: M,
+    body: RpcRequestBody<M>,
+    timeoutMs?: number,
+  ): Promise<RpcResponseBody<M>>;
   /** Forget the cached identity (the enclave restarted). */
   reset(): void;
   close(): void;

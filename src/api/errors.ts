@@ -7,9 +7,16 @@ import { CodedError } from '../common/errors.js';
 export const API_ERRORS = {
   INVALID_REQUEST: { status: 400, message: 'the request is not valid' },
   DECRYPTION_FAILED: { status: 400, message: 'the credential envelope could not be opened' },
-  UNKNOWN_ENCLAVE_KEY: { status: 400, message: 'the envelope is sealed to an enclave key this service does not hold; fetch a fresh quote' },
+  UNKNOWN_ENCLAVE_KEY: {
+    status: 400,
+    message:
+      'the envelope is sealed to an enclave key this service does not hold; fetch a fresh quote',
+  },
   UNKNOWN_EXCHANGE: { status: 400, message: 'the exchange is not supported' },
-  EXCHANGE_MISMATCH: { status: 400, message: 'metadata.exchange does not match the sealed credentials' },
+  EXCHANGE_MISMATCH: {
+    status: 400,
+    message: 'metadata.exchange does not match the sealed credentials',
+  },
   TTL_OUT_OF_RANGE: { status: 400, message: 'ttl is out of range' },
   SESSION_NOT_FOUND: { status: 404, message: 'no such session' },
   NOT_FOUND: { status: 404, message: 'no such resource' },
@@ -34,7 +41,9 @@ export class ApiError extends CodedError<ApiErrorCode> {
   constructor(code: ApiErrorCode, message?: string, retryAfter?: number) {
     super(code, message ?? API_ERRORS[code].message);
     this.status = API_ERRORS[code].status;
-    this.retryAfter = retryAfter ?? (code === 'ENCLAVE_UNAVAILABLE' || code === 'STORE_UNAVAILABLE' ? 1 : undefined);
+    this.retryAfter =
+      retryAfter ??
+      (code === 'ENCLAVE_UNAVAILABLE' || code === 'STORE_UNAVAILABLE' ? 1 : undefined);
   }
 }
 

@@ -23,7 +23,12 @@ import { superviseEnclave } from './supervisor.js';
 /** Unix socket paths are limited to 107 bytes; fall back to a short per-data-dir path in tmp. */
 function socketPath(dataDir: string): string {
   const p = join(dataDir, 'enclave.sock');
-  return p.length < 100 ? p : join(tmpdir(), `perf-agg-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}.sock`);
+  return p.length < 100
+    ? p
+    : join(
+        tmpdir(),
+        `perf-agg-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}.sock`,
+      );
 }
 
 async function main(): Promise<void> {
@@ -52,7 +57,8 @@ async function main(): Promise<void> {
   const client = createEnclaveClient({
     socketPath: sock,
     defaultTimeoutMs: 10_000,
-    onCall: (method, seconds, outcome) => metrics.enclaveLatency.observe({ method, outcome }, seconds),
+    onCall: (method, seconds, outcome) =>
+      metrics.enclaveLatency.observe({ method, outcome }, seconds),
   });
   const enclave = createEnclaveLink(client, join(dataDir, 'enclave-keyring.sealed'));
   const supervisor = config.ENCLAVE_SPAWN
@@ -63,17 +69,31 @@ async function main(): Promise<void> {
           DATA_DIR: dataDir,
           TEE_MODE: config.TEE_MODE,
           LOG_LEVEL: config.LOG_LEVEL,
-          ...Object.fromEntries(Object.entries(config.exchangeBaseUrls).map(([id, url]) => [`EXCHANGE_BASE_URL_${id.toUpperCase()}`, url])),
+          ...Object.fromEntries(
+            Object.entries(config.exchangeBaseUrls).map(([id, url]) => [
+              `EXCHANGE_BASE_URL_${id.toUpperCase()}`,
+              url,
+            ]),
+          ),
         },
         onLog: (line) => process.stderr.write(`${line}\n`),
         onReady: () => {
           enclave.reset();
           enclave.identity().then(
-            (id) => log.info({ event: 'enclave_ready', image_hash: id.image_hash, key_id: id.key_id }, 'enclave ready'),
-            (e: unknown) => log.warn({ event: 'enclave_init_failed', code: (e as { code?: string }).code }, 'enclave init failed'),
+            (id) =>
+              log.info(
+                { event: 'enclave_ready', image_hash: id.image_hash, key_id: id.key_id },
+                'enclave ready',
+              ),
+            (e: unknown) =>
+              log.warn(
+                { event: 'enclave_init_failed', code: (e as { code?: string }).code },
+                'enclave init failed',
+              ),
           );
         },
-        onExit: (code, signal) => log.warn({ event: 'enclave_exit', code, signal }, 'enclave exited; restarting'),
+        onExit: (code, signal) =>
+          log.warn({ event: 'enclave_exit', code, signal }, 'enclave exited; restarting'),
       })
     : null;
 
@@ -84,7 +104,8 @@ async function main(): Promise<void> {
     enclave,
     metrics,
     logger: log,
-    devRootPem: () => (config.TEE_MODE === 'dev' && existsSync(rootFile) ? readFileSync(rootFile, 'utf8') : null),
+    devRootPem: () =>
+      config.TEE_MODE === 'dev' && existsSync(rootFile) ? readFileSync(rootFile, 'utf8') : null,
     now: () => Date.now(),
   });
   const sweeper = startSweeper(store, metrics, config.SWEEP_INTERVAL_MS, log);
@@ -108,7 +129,14 @@ async function main(): Promise<void> {
 
 void main().catch((e: unknown) => {
   // Kind, code and, for system errors, the syscall and path: enough to act on, never a driver message.
-  const { name, code, syscall, path } = (e ?? {}) as { name?: string; code?: string; syscall?: string; path?: string };
-  process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'host failed to start', kind: name, code, syscall, path })}\n`);
+  const { name, code, syscall, path } = (e ?? {}) as {
+    name?: string;
+    code?: string;
+    syscall?: string;
+    path?: string;
+  };
+  process.stderr.write(
+    `${JSON.stringify({ level: 'fatal', msg: 'host failed to start', kind: name, code, syscall, path })}\n`,
+  );
   process.exit(1);
 });

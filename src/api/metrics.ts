@@ -29,8 +29,17 @@ export function createMetrics(activeSessions: () => Promise<number>) {
       labelNames: ['outcome'],
       registers: [registry],
     }),
-    ttlCleanupRuns: new Counter({ name: 'pa_ttl_cleanup_runs_total', help: 'TTL sweeper runs', labelNames: ['outcome'], registers: [registry] }),
-    ttlPurged: new Counter({ name: 'pa_ttl_purged_credentials_total', help: 'Credentials purged by the TTL sweeper', registers: [registry] }),
+    ttlCleanupRuns: new Counter({
+      name: 'pa_ttl_cleanup_runs_total',
+      help: 'TTL sweeper runs',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    ttlPurged: new Counter({
+      name: 'pa_ttl_purged_credentials_total',
+      help: 'Credentials purged by the TTL sweeper',
+      registers: [registry],
+    }),
     rejected: new Counter({
       name: 'pa_rejected_requests_total',
       help: 'Requests answered with an error, by protocol code (includes RATE_LIMITED and unauthorized ones)',

@@ -3,16 +3,27 @@
  * Bounded strings, no extra properties. Finer checks (decoded lengths, ttl range) happen in the
  * handlers so each failure gets its own protocol code.
  */
-const b64 = (maxLength: number) => ({ type: 'string', maxLength, pattern: '^[A-Za-z0-9+/]*={0,2}$' }) as const;
+const b64 = (maxLength: number) =>
+  ({ type: 'string', maxLength, pattern: '^[A-Za-z0-9+/]*={0,2}$' }) as const;
 const errorBody = {
   type: 'object',
   required: ['error'],
   properties: {
-    error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+    },
   },
 } as const;
+const errorResponses = { '4xx': errorBody, '5xx': errorBody } as const;
 export const SESSION_ID_PATTERN = '^[A-Za-z0-9_-]{43}$';
-const sessionId = { type: 'string', minLength: 43, maxLength: 43, pattern: SESSION_ID_PATTERN } as const;
+const sessionId = {
+  type: 'string',
+  minLength: 43,
+  maxLength: 43,
+  pattern: SESSION_ID_PATTERN,
+} as const;
 const time = { type: 'string', maxLength: 30 } as const;
 
 export const quoteSchema = {
@@ -29,8 +40,7 @@ export const quoteSchema = {
         format: { type: 'string', enum: ['aws-nitro', 'dev'] },
       },
     },
-    '4xx': errorBody,
-    '5xx': errorBody,
+    ...errorResponses,
   },
 } as const;
 
@@ -51,7 +61,12 @@ export const submitKeySchema = {
         required: ['exchange', 'label', 'ttl'],
         properties: {
           exchange: { type: 'string', minLength: 1, maxLength: 32 },
-          label: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9 _.-]{1,64}$' },
+          label: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 64,
+            pattern: '^[A-Za-z0-9 _.-]{1,64}$',
+          },
           ttl: { type: 'integer' },
         },
       },
@@ -63,8 +78,7 @@ export const submitKeySchema = {
       required: ['session_id', 'expires_at'],
       properties: { session_id: { type: 'string' }, expires_at: { type: 'string' } },
     },
-    '4xx': errorBody,
-    '5xx': errorBody,
+    ...errorResponses,
   },
 } as const;
 
@@ -92,26 +106,34 @@ export const requestAggregatesSchema = {
       required: ['aggregates_signed', 'logs_url'],
       properties: { aggregates_signed: signedAggregates, logs_url: { type: 'string' } },
     },
-    '4xx': errorBody,
-    '5xx': errorBody,
+    ...errorResponses,
   },
 } as const;
 
 export const revokeSchema = {
-  body: { type: 'object', additionalProperties: false, required: ['session_id'], properties: { session_id: sessionId } },
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['session_id'],
+    properties: { session_id: sessionId },
+  },
   response: {
     200: {
       type: 'object',
       required: ['success', 'message'],
       properties: { success: { type: 'boolean' }, message: { type: 'string' } },
     },
-    '4xx': errorBody,
-    '5xx': errorBody,
+    ...errorResponses,
   },
 } as const;
 
 export const sessionLogsSchema = {
-  params: { type: 'object', additionalProperties: false, required: ['session_id'], properties: { session_id: sessionId } },
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['session_id'],
+    properties: { session_id: sessionId },
+  },
   response: {
     200: {
       type: 'object',
@@ -119,14 +141,27 @@ export const sessionLogsSchema = {
       properties: {
         session_id: { type: 'string' },
         status: { type: 'string' },
-        entries: { type: 'array', items: { type: 'object', required: ['aggregates_signed'], properties: { aggregates_signed: signedAggregates } } },
+        entries: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['aggregates_signed'],
+            properties: { aggregates_signed: signedAggregates },
+          },
+        },
         events: {
           type: 'array',
-          items: { type: 'object', properties: { event: { type: 'string' }, at: { type: 'string' }, detail: { type: 'object', additionalProperties: true } } },
+          items: {
+            type: 'object',
+            properties: {
+              event: { type: 'string' },
+              at: { type: 'string' },
+              detail: { type: 'object', additionalProperties: true },
+            },
+          },
         },
       },
     },
-    '4xx': errorBody,
-    '5xx': errorBody,
+    ...errorResponses,
   },
 } as const;

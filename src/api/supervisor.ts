@@ -27,7 +27,10 @@ export function superviseEnclave(opts: SupervisorOptions): Supervisor {
   let restartTimer: NodeJS.Timeout | null = null;
 
   const start = (): void => {
-    const c = spawn(process.execPath, [opts.bundle], { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [opts.bundle], {
+      env: opts.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child = c;
     const startedAt = Date.now();
     for (const stream of [c.stdout!, c.stderr!]) {

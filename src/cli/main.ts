@@ -6,7 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ApiCallError } from '../client/api-client.js';
-import { CryptoHelper, type Attestation, type AttestationCheckResult } from '../client/crypto-helper.js';
+import {
+  CryptoHelper,
+  type Attestation,
+  type AttestationCheckResult,
+} from '../client/crypto-helper.js';
 import { nodePlatform } from '../platform/node.js';
 import { promptHidden } from './prompt.js';
 
@@ -26,17 +30,27 @@ common options:
 
 const out = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 
-async function attest(api: ReturnType<typeof CryptoHelper.connect>, values: Record<string, string | boolean | undefined>) {
+async function attest(
+  api: ReturnType<typeof CryptoHelper.connect>,
+  values: Record<string, string | boolean | undefined>,
+) {
   const nonce = randomBytes(32).toString('base64');
   const attestation: Attestation = await api.quote(nonce);
   const roots: string[] = [];
   if (typeof values['root'] === 'string') roots.push(readFileSync(values['root'], 'utf8'));
   if (values['trust-dev-root']) roots.push(await api.devRoot());
-  const expected = typeof values['expect-image-hash'] === 'string' ? values['expect-image-hash'] : attestation.image_hash;
-  const verdict: AttestationCheckResult = await CryptoHelper.verifyAttestation(attestation, expected, {
-    ...(roots.length > 0 && { trustedRoots: roots }),
-    nonce,
-  });
+  const expected =
+    typeof values['expect-image-hash'] === 'string'
+      ? values['expect-image-hash']
+      : attestation.image_hash;
+  const verdict: AttestationCheckResult = await CryptoHelper.verifyAttestation(
+    attestation,
+    expected,
+    {
+      ...(roots.length > 0 && { trustedRoots: roots }),
+      nonce,
+    },
+  );
   return { attestation, verdict, pinned: typeof values['expect-image-hash'] === 'string' };
 }
 
@@ -67,11 +81,18 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'quote': {
       const { attestation, verdict, pinned } = await attest(api, values);
-      out({ valid: verdict.valid, image_hash: attestation.image_hash, image_hash_pinned: pinned, format: attestation.format, checks: verdict.checks });
+      out({
+        valid: verdict.valid,
+        image_hash: attestation.image_hash,
+        image_hash_pinned: pinned,
+        format: attestation.format,
+        checks: verdict.checks,
+      });
       return verdict.valid ? 0 : 1;
     }
     case 'submit': {
-      if (!values.exchange || !values.label || !values.ttl) throw new UsageError('submit needs --exchange, --label and --ttl');
+      if (!values.exchange || !values.label || !values.ttl)
+        throw new UsageError('submit needs --exchange, --label and --ttl');
       const { attestation, verdict } = await attest(api, values);
       if (!verdict.valid) {
         out({ submitted: false, reason: 'attestation did not verify', checks: verdict.checks });
@@ -85,18 +106,34 @@ async function main(argv: string[]): Promise<number> {
         attestation.enclave_pubkey,
         nodePlatform,
       );
-      const res = await api.submitKey(sealed, { exchange: values.exchange, label: values.label, ttl: Number(values.ttl) });
+      const res = await api.submitKey(sealed, {
+        exchange: values.exchange,
+        label: values.label,
+        ttl: Number(values.ttl),
+      });
       out(res);
       return 0;
     }
     case 'aggregates': {
       if (!arg) throw new UsageError('aggregates needs a session id');
       const { attestation, verdict } = await attest(api, values);
-      const res = await api.requestAggregates(arg, { ...(values.from && { from: values.from }), ...(values.to && { to: values.to }) });
-      const signatureOk = CryptoHelper.verifySignedAggregates(res.aggregates_signed, attestation.signing_pubkey, nodePlatform);
+      const res = await api.requestAggregates(arg, {
+        ...(values.from && { from: values.from }),
+        ...(values.to && { to: values.to }),
+      });
+      const signatureOk = CryptoHelper.verifySignedAggregates(
+        res.aggregates_signed,
+        attestation.signing_pubkey,
+        nodePlatform,
+      );
       const file = values.out ?? `aggregates-${arg.slice(0, 8)}.json`;
       writeFileSync(file, `${JSON.stringify({ ...res, attestation }, null, 2)}\n`);
-      out({ saved: file, signature_valid: signatureOk, attestation_valid: verdict.valid, payload: res.aggregates_signed.payload });
+      out({
+        saved: file,
+        signature_valid: signatureOk,
+        attestation_valid: verdict.valid,
+        payload: res.aggregates_signed.payload,
+      });
       return signatureOk && verdict.valid ? 0 : 1;
     }
     case 'revoke': {
@@ -114,7 +151,8 @@ class UsageError extends Error {}
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    if (e instanceof ApiCallError) out({ error: { code: e.code, message: e.message, status: e.status } });
+    if (e instanceof ApiCallError)
+      out({ error: { code: e.code, message: e.message, status: e.status } });
     else if (e instanceof UsageError) process.stderr.write(`${e.message}\n\n${USAGE}\n`);
     else out({ error: { code: 'CLI_ERROR', message: e instanceof Error ? e.message : String(e) } });
     process.exit(e instanceof UsageError ? 2 : 1);

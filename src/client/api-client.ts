@@ -3,7 +3,12 @@ import { CodedError } from '../common/errors.js';
 import type { Attestation, SealedCredentials } from './crypto-helper.js';
 
 export class ApiCallError extends CodedError<string> {
-  constructor(code: string, message: string, readonly status: number, readonly retryAfter?: number) {
+  constructor(
+    code: string,
+    message: string,
+    readonly status: number,
+    readonly retryAfter?: number,
+  ) {
     super(code, message);
   }
 }
@@ -15,7 +20,10 @@ export interface SubmitMetadata {
 }
 
 export class ApiClient {
-  constructor(private readonly baseUrl: string, private readonly fetchImpl: typeof fetch) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly fetchImpl: typeof fetch,
+  ) {}
 
   private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     const res = await this.fetchImpl(this.baseUrl.replace(/\/$/, '') + path, {
@@ -37,19 +45,30 @@ export class ApiClient {
       const ra = res.headers.get('retry-after');
       throw new ApiCallError(code, message, res.status, ra === null ? undefined : Number(ra));
     }
-    return (res.headers.get('content-type') ?? '').includes('json') ? (JSON.parse(text) as T) : (text as T);
+    return (res.headers.get('content-type') ?? '').includes('json')
+      ? (JSON.parse(text) as T)
+      : (text as T);
   }
 
   quote(nonce?: string): Promise<Attestation> {
-    return this.call('GET', `/attestation/quote${nonce === undefined ? '' : `?nonce=${encodeURIComponent(nonce)}`}`);
+    return this.call(
+      'GET',
+      `/attestation/quote${nonce === undefined ? '' : `?nonce=${encodeURIComponent(nonce)}`}`,
+    );
   }
   devRoot(): Promise<string> {
     return this.call('GET', '/attestation/dev-root');
   }
-  submitKey(sealed: SealedCredentials, metadata: SubmitMetadata): Promise<{ session_id: string; expires_at: string }> {
+  submitKey(
+    sealed: SealedCredentials,
+    metadata: SubmitMetadata,
+  ): Promise<{ session_id: string; expires_at: string }> {
     return this.call('POST', '/enclave/submit_key', { ...sealed, metadata });
   }
-  requestAggregates(sessionId: string, range: { from?: string; to?: string } = {}): Promise<AggregatesResponse> {
+  requestAggregates(
+    sessionId: string,
+    range: { from?: string; to?: string } = {},
+  ): Promise<AggregatesResponse> {
     return this.call('POST', '/enclave/request_aggregates', { session_id: sessionId, ...range });
   }
   revoke(sessionId: string): Promise<{ success: boolean; message: string }> {

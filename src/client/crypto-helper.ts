@@ -66,7 +66,11 @@ export interface SealedCredentials {
 }
 
 function malformedVerdict(name: string): AttestationCheckResult {
-  return { ok: false, valid: false, checks: [{ name, ok: false, code: 'ERR_ATTESTATION_MALFORMED' }] };
+  return {
+    ok: false,
+    valid: false,
+    checks: [{ name, ok: false, code: 'ERR_ATTESTATION_MALFORMED' }],
+  };
 }
 
 export const CryptoHelper = {
@@ -79,7 +83,11 @@ export const CryptoHelper = {
    * Verifies a quote (protocol §2) and returns a verdict naming every check. Never throws for a bad
    * document; `valid` is true only when every check passed. Only the roots given are trusted.
    */
-  async verifyAttestation(attestation: Attestation, expectedImageHash: string, options: VerifyAttestationOptions = {}): Promise<AttestationCheckResult> {
+  async verifyAttestation(
+    attestation: Attestation,
+    expectedImageHash: string,
+    options: VerifyAttestationOptions = {},
+  ): Promise<AttestationCheckResult> {
     let doc: Uint8Array, publicKey: Uint8Array, userData: Uint8Array, nonce: Uint8Array | undefined;
     try {
       doc = fromBase64(attestation.quote);
@@ -89,7 +97,9 @@ export const CryptoHelper = {
     } catch {
       return malformedVerdict('encoding');
     }
-    const roots = (options.trustedRoots ?? [AWS_NITRO_ROOT_G1_DER]).map((r) => (typeof r === 'string' ? pemToDer(r) : r));
+    const roots = (options.trustedRoots ?? [AWS_NITRO_ROOT_G1_DER]).map((r) =>
+      typeof r === 'string' ? pemToDer(r) : r,
+    );
     const verdict = await checkAttestationDocument(doc, {
       trustedRoots: roots,
       at: options.now ?? Date.now(),
@@ -101,14 +111,29 @@ export const CryptoHelper = {
       ...(nonce !== undefined && { expectedNonce: nonce }),
     });
     const imageHashOk = attestation.image_hash.toLowerCase() === expectedImageHash.toLowerCase();
-    const checks = [...verdict.checks, { name: 'image_hash', ok: imageHashOk, ...(!imageHashOk && { code: 'ERR_ATTESTATION_PCR_MISMATCH' }) }];
+    const checks = [
+      ...verdict.checks,
+      {
+        name: 'image_hash',
+        ok: imageHashOk,
+        ...(!imageHashOk && { code: 'ERR_ATTESTATION_PCR_MISMATCH' }),
+      },
+    ];
     const valid = verdict.ok && imageHashOk;
     return { ...verdict, ok: valid, valid, checks };
   },
 
   /** Seals credentials to the enclave key (protocol §3); the result is the submit_key body minus metadata. */
-  encryptCredentials(credentials: Credentials, enclavePubkey: string, platform: Platform = webPlatform): SealedCredentials {
-    const plain: Credentials = { exchange: credentials.exchange, apiKey: credentials.apiKey, apiSecret: credentials.apiSecret };
+  encryptCredentials(
+    credentials: Credentials,
+    enclavePubkey: string,
+    platform: Platform = webPlatform,
+  ): SealedCredentials {
+    const plain: Credentials = {
+      exchange: credentials.exchange,
+      apiKey: credentials.apiKey,
+      apiSecret: credentials.apiSecret,
+    };
     if (credentials.passphrase !== undefined) plain.passphrase = credentials.passphrase;
     const env = sealEnvelope(platform, fromBase64(enclavePubkey), utf8(JSON.stringify(plain)));
     return {
@@ -121,7 +146,11 @@ export const CryptoHelper = {
   },
 
   /** Checks the Ed25519 signature over JCS(payload) with the attested signing key. Returns false, never throws. */
-  verifySignedAggregates(signed: SignedJson<unknown>, signingPubkey: string, platform: Platform = webPlatform): boolean {
+  verifySignedAggregates(
+    signed: SignedJson<unknown>,
+    signingPubkey: string,
+    platform: Platform = webPlatform,
+  ): boolean {
     try {
       return verifySignedJson(platform, fromBase64(signingPubkey), signed);
     } catch {

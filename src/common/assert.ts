@@ -4,7 +4,11 @@ import { CodedError } from './errors.js';
 export type AssertCode = 'ERR_INVALID_ARGUMENT';
 export class ArgumentError extends CodedError<AssertCode> {}
 
-export function assertBytes(value: unknown, name: string, length?: number): asserts value is Uint8Array {
+export function assertBytes(
+  value: unknown,
+  name: string,
+  length?: number,
+): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) {
     throw new ArgumentError('ERR_INVALID_ARGUMENT', `${name} must be a Uint8Array`);
   }
@@ -15,6 +19,9 @@ export function assertBytes(value: unknown, name: string, length?: number): asse
 
 export function assertString(value: unknown, name: string, max = 1 << 20): asserts value is string {
   if (typeof value !== 'string' || value.length > max) {
-    throw new ArgumentError('ERR_INVALID_ARGUMENT', `${name} must be a string of at most ${max} chars`);
+    throw new ArgumentError(
+      'ERR_INVALID_ARGUMENT',
+      `${name} must be a string of at most ${max} chars`,
+    );
   }
 }

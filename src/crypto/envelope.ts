@@ -25,8 +25,14 @@ export interface Envelope {
   tag: Uint8Array;
 }
 
-function deriveKey(platform: Platform, shared: Uint8Array, ephemeralPub: Uint8Array, enclavePub: Uint8Array) {
-  if (bytesEqual(shared, ZERO32)) throw new CryptoError('ERR_ENVELOPE_DECRYPT', 'envelope could not be opened');
+function deriveKey(
+  platform: Platform,
+  shared: Uint8Array,
+  ephemeralPub: Uint8Array,
+  enclavePub: Uint8Array,
+) {
+  if (bytesEqual(shared, ZERO32))
+    throw new CryptoError('ERR_ENVELOPE_DECRYPT', 'envelope could not be opened');
   const binding = concatBytes(ephemeralPub, enclavePub);
   return { key: platform.hkdfSha256(shared, binding, INFO, 32), aad: binding };
 }
@@ -36,14 +42,23 @@ function deriveKey(platform: Platform, shared: Uint8Array, ephemeralPub: Uint8Ar
  * @example
  * const env = sealEnvelope(webPlatform, enclavePub, utf8(JSON.stringify(creds)));
  */
-export function sealEnvelope(platform: Platform, enclavePub: Uint8Array, plaintext: Uint8Array): Envelope {
+export function sealEnvelope(
+  platform: Platform,
+  enclavePub: Uint8Array,
+  plaintext: Uint8Array,
+): Envelope {
   assertBytes(enclavePub, 'enclavePub', 32);
   assertBytes(plaintext, 'plaintext');
   if (plaintext.length < 1 || plaintext.length > MAX_CIPHERTEXT) {
     throw new CryptoError('ERR_ENVELOPE_MALFORMED', 'plaintext must be 1..8192 bytes');
   }
   const eph = platform.x25519Generate();
-  const { key, aad } = deriveKey(platform, platform.x25519(eph.privateKey, enclavePub), eph.publicKey, enclavePub);
+  const { key, aad } = deriveKey(
+    platform,
+    platform.x25519(eph.privateKey, enclavePub),
+    eph.publicKey,
+    enclavePub,
+  );
   const nonce = platform.randomBytes(12);
   const sealed = platform.aesGcmSeal(key, nonce, plaintext, aad);
   return {
@@ -72,7 +87,12 @@ export function openEnvelope(
   ) {
     throw new CryptoError('ERR_ENVELOPE_MALFORMED', 'envelope fields have the wrong length');
   }
-  const { key, aad } = deriveKey(platform, platform.x25519(enclave.privateKey, env.ephemeralPub), env.ephemeralPub, enclave.publicKey);
+  const { key, aad } = deriveKey(
+    platform,
+    platform.x25519(enclave.privateKey, env.ephemeralPub),
+    env.ephemeralPub,
+    enclave.publicKey,
+  );
   const plain = platform.aesGcmOpen(key, env.nonce, concatBytes(env.ciphertext, env.tag), aad);
   if (!plain) throw new CryptoError('ERR_ENVELOPE_DECRYPT', 'envelope could not be opened');
   return plain;

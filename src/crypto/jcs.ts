@@ -7,7 +7,8 @@ import { utf8 } from '../common/bytes.js';
 import { CodedError } from '../common/errors.js';
 
 // The package is CommonJS; depending on the loader its function is the default export or sits under it.
-const canonicalize = ((canonicalizeModule as unknown as { default?: unknown }).default ?? canonicalizeModule) as (v: unknown) => string | undefined;
+const canonicalize = ((canonicalizeModule as unknown as { default?: unknown }).default ??
+  canonicalizeModule) as (v: unknown) => string | undefined;
 
 export class JcsError extends CodedError<'ERR_JCS'> {}
 

@@ -13,9 +13,17 @@ export function signJson<T>(platform: Platform, privateKey: Uint8Array, payload:
 }
 
 /** Returns false (never throws) for a bad signature, a malformed one, or a payload with no JSON form. */
-export function verifySignedJson(platform: Platform, publicKey: Uint8Array, signed: SignedJson<unknown>): boolean {
+export function verifySignedJson(
+  platform: Platform,
+  publicKey: Uint8Array,
+  signed: SignedJson<unknown>,
+): boolean {
   try {
-    return platform.ed25519Verify(publicKey, jcsBytes(signed.payload), fromBase64(signed.signature));
+    return platform.ed25519Verify(
+      publicKey,
+      jcsBytes(signed.payload),
+      fromBase64(signed.signature),
+    );
   } catch {
     return false;
   }

@@ -1,4 +1,4 @@
-import { loadConfig, prefixed } from '../runtime/config.js';
+import { exchangeBaseUrls, loadConfig } from '../runtime/config.js';
 
 export interface EnclaveConfig {
   ENCLAVE_SOCKET: string;
@@ -17,17 +17,15 @@ const schema = {
     DATA_DIR: { type: 'string', minLength: 1, default: './.data' },
     TEE_MODE: { type: 'string', enum: ['dev'], default: 'dev' },
     ENCLAVE_MAX_INFLIGHT: { type: 'integer', minimum: 1, maximum: 10000, default: 64 },
-    LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'], default: 'info' },
+    LOG_LEVEL: {
+      type: 'string',
+      enum: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'],
+      default: 'info',
+    },
   },
 };
 
 export function loadEnclaveConfig(env: NodeJS.ProcessEnv): Readonly<EnclaveConfig> {
   const base = loadConfig<Omit<EnclaveConfig, 'exchangeBaseUrls'>>(schema, env);
-  const exchangeBaseUrls = prefixed(env, 'EXCHANGE_BASE_URL_');
-  for (const [id, url] of Object.entries(exchangeBaseUrls)) {
-    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
-      loadConfig({ type: 'object', properties: { [`EXCHANGE_BASE_URL_${id.toUpperCase()}`]: { type: 'string', format: 'uri', pattern: '^https?://' } } }, env);
-    }
-  }
-  return Object.freeze({ ...base, exchangeBaseUrls });
+  return Object.freeze({ ...base, exchangeBaseUrls: exchangeBaseUrls(env) });
 }

@@ -31,10 +31,15 @@ export function parseCredentials(plain: Uint8Array): Credentials {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail();
   const o = v as Record<string, unknown>;
   if (!Object.keys(o).every((k) => KEYS.has(k))) return fail();
-  const ok = (x: unknown, max: number): x is string => typeof x === 'string' && x.length >= 1 && x.length <= max;
+  const ok = (x: unknown, max: number): x is string =>
+    typeof x === 'string' && x.length >= 1 && x.length <= max;
   if (!ok(o['exchange'], 32) || !ok(o['apiKey'], 512) || !ok(o['apiSecret'], 4096)) return fail();
   if (o['passphrase'] !== undefined && !ok(o['passphrase'], 256)) return fail();
-  const c: Credentials = { exchange: o['exchange'] as string, apiKey: o['apiKey'] as string, apiSecret: o['apiSecret'] as string };
+  const c: Credentials = {
+    exchange: o['exchange'] as string,
+    apiKey: o['apiKey'] as string,
+    apiSecret: o['apiSecret'] as string,
+  };
   if (o['passphrase'] !== undefined) c.passphrase = o['passphrase'] as string;
   return c;
 }

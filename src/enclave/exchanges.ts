@@ -19,14 +19,24 @@ export interface ExchangeEndpoint {
 }
 
 const OFFICIAL_HOSTS: Record<string, string[]> = {
-  binance: ['api.binance.com', 'api1.binance.com', 'api2.binance.com', 'api3.binance.com', 'api4.binance.com'],
+  binance: [
+    'api.binance.com',
+    'api1.binance.com',
+    'api2.binance.com',
+    'api3.binance.com',
+    'api4.binance.com',
+  ],
 };
 
-export function exchangeEndpoints(overrides: Record<string, string | undefined>): Record<string, ExchangeEndpoint> {
+export function exchangeEndpoints(
+  overrides: Record<string, string | undefined>,
+): Record<string, ExchangeEndpoint> {
   const out: Record<string, ExchangeEndpoint> = {};
   for (const [id, hosts] of Object.entries(OFFICIAL_HOSTS)) {
     const baseUrl = overrides[id];
-    out[id] = baseUrl ? { baseUrl, allowHosts: [...hosts, new URL(baseUrl).host] } : { allowHosts: hosts };
+    out[id] = baseUrl
+      ? { baseUrl, allowHosts: [...hosts, new URL(baseUrl).host] }
+      : { allowHosts: hosts };
   }
   return out;
 }

@@ -35,7 +35,11 @@ function withIds(platform: Platform, credential: KeyPair, signing: KeyPair): Key
 /** AES-256-GCM under `sealKey`; output is base64(nonce || ciphertext || tag). */
 export function sealKeyRing(platform: Platform, sealKey: Uint8Array, ring: KeyRing): string {
   const plain = utf8(
-    JSON.stringify({ v: 1, credential: toBase64(ring.credential.privateKey), signing: toBase64(ring.signing.privateKey) }),
+    JSON.stringify({
+      v: 1,
+      credential: toBase64(ring.credential.privateKey),
+      signing: toBase64(ring.signing.privateKey),
+    }),
   );
   const nonce = platform.randomBytes(12);
   return toBase64(concatBytes(nonce, platform.aesGcmSeal(sealKey, nonce, plain, AAD)));
@@ -47,10 +51,18 @@ export function unsealKeyRing(platform: Platform, sealKey: Uint8Array, sealed: s
   };
   try {
     const raw = fromBase64(sealed);
-    const plain = raw.length > 28 ? platform.aesGcmOpen(sealKey, raw.subarray(0, 12), raw.subarray(12), AAD) : null;
+    const plain =
+      raw.length > 28
+        ? platform.aesGcmOpen(sealKey, raw.subarray(0, 12), raw.subarray(12), AAD)
+        : null;
     if (!plain) return fail();
-    const obj = JSON.parse(fromUtf8(plain)) as { v?: unknown; credential?: unknown; signing?: unknown };
-    if (obj.v !== 1 || typeof obj.credential !== 'string' || typeof obj.signing !== 'string') return fail();
+    const obj = JSON.parse(fromUtf8(plain)) as {
+      v?: unknown;
+      credential?: unknown;
+      signing?: unknown;
+    };
+    if (obj.v !== 1 || typeof obj.credential !== 'string' || typeof obj.signing !== 'string')
+      return fail();
     const c = fromBase64(obj.credential);
     const s = fromBase64(obj.signing);
     return withIds(

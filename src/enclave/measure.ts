@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 
-const sha384 = (b: Uint8Array | string): Uint8Array => new Uint8Array(createHash('sha384').update(b).digest());
+const sha384 = (b: Uint8Array | string): Uint8Array =>
+  new Uint8Array(createHash('sha384').update(b).digest());
 
 export function measureDev(bundlePath: string, lockfilePath: string): Map<number, Uint8Array> {
   const pcrs = new Map<number, Uint8Array>();

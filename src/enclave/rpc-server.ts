@@ -6,7 +6,13 @@
 import net from 'node:net';
 import { CodedError } from '../common/errors.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder } from '../wire/frame.js';
-import { decodeRequest, encodeMessage, validateRequestBody, type RpcMethod, type RpcResponse } from '../wire/messages.js';
+import {
+  decodeRequest,
+  encodeMessage,
+  validateRequestBody,
+  type RpcMethod,
+  type RpcResponse,
+} from '../wire/messages.js';
 import type { createEnclaveService } from './service.js';
 
 export interface RpcServerOptions {
@@ -58,7 +64,12 @@ export function createRpcServer(opts: RpcServerOptions): net.Server {
           return;
         }
         if (inflight >= opts.maxInflight) {
-          send({ v: 1, id, ok: false, error: { code: 'ENCLAVE_BUSY', message: 'enclave is at capacity' } });
+          send({
+            v: 1,
+            id,
+            ok: false,
+            error: { code: 'ENCLAVE_BUSY', message: 'enclave is at capacity' },
+          });
           continue;
         }
         inflight++;
@@ -71,8 +82,20 @@ export function createRpcServer(opts: RpcServerOptions): net.Server {
                 send({ v: 1, id, ok: false, error: { code: err.code, message: err.message } });
               } else {
                 // Never forward a foreign error's message: it may quote a request URL or a header.
-                opts.log.error({ event: 'rpc_internal_error', method, kind: err instanceof Error ? err.name : typeof err }, 'internal error');
-                send({ v: 1, id, ok: false, error: { code: 'INTERNAL', message: 'internal enclave error' } });
+                opts.log.error(
+                  {
+                    event: 'rpc_internal_error',
+                    method,
+                    kind: err instanceof Error ? err.name : typeof err,
+                  },
+                  'internal error',
+                );
+                send({
+                  v: 1,
+                  id,
+                  ok: false,
+                  error: { code: 'INTERNAL', message: 'internal enclave error' },
+                });
               }
             },
           )

@@ -20,7 +20,11 @@ import { generateKeyRing, sealKeyRing, unsealKeyRing, type KeyRing } from './key
 
 export interface Attester {
   format: 'dev' | 'aws-nitro';
-  attest(req: { publicKey: Uint8Array; userData: Uint8Array; nonce: Uint8Array | null }): Promise<Uint8Array>;
+  attest(req: {
+    publicKey: Uint8Array;
+    userData: Uint8Array;
+    nonce: Uint8Array | null;
+  }): Promise<Uint8Array>;
 }
 
 export interface EnclaveDeps {
@@ -35,7 +39,9 @@ export interface EnclaveDeps {
 
 type Handlers = { [M in RpcMethod]: (body: RpcRequestBody<M>) => Promise<RpcResponseBody<M>> };
 
-export function createEnclaveService(deps: EnclaveDeps): { handle<M extends RpcMethod>(m: M, b: RpcRequestBody<M>): Promise<RpcResponseBody<M>> } {
+export function createEnclaveService(deps: EnclaveDeps): {
+  handle<M extends RpcMethod>(m: M, b: RpcRequestBody<M>): Promise<RpcResponseBody<M>>;
+} {
   const { platform } = deps;
   const imageHash = toHex(deps.pcr0);
   let ring: KeyRing | null = null;
@@ -49,7 +55,8 @@ export function createEnclaveService(deps: EnclaveDeps): { handle<M extends RpcM
 
   const decrypt = (env: WireEnvelope): Credentials => {
     const r = requireRing();
-    if (env.key_id !== r.credentialKeyId) throw new EnclaveError('DECRYPTION_FAILED', 'envelope could not be opened');
+    if (env.key_id !== r.credentialKeyId)
+      throw new EnclaveError('DECRYPTION_FAILED', 'envelope could not be opened');
     try {
       const plain = openEnvelope(platform, r.credential, {
         ephemeralPub: fromBase64(env.ephemeral_pub),
@@ -70,11 +77,17 @@ export function createEnclaveService(deps: EnclaveDeps): { handle<M extends RpcM
           ring = unsealKeyRing(platform, deps.sealKey, sealed_ring);
         } catch {
           // A ring sealed for another image (PCR0) cannot be opened: by design, a new image gets new keys.
-          deps.log.warn({ event: 'keyring_unseal_failed' }, 'sealed key ring could not be opened; generating a new one');
+          deps.log.warn(
+            { event: 'keyring_unseal_failed' },
+            'sealed key ring could not be opened; generating a new one',
+          );
         }
       }
       ring ??= generateKeyRing(platform);
-      deps.log.info({ event: 'keyring_ready', key_id: ring.credentialKeyId, signing_key_id: ring.signingKeyId }, 'key ring ready');
+      deps.log.info(
+        { event: 'keyring_ready', key_id: ring.credentialKeyId, signing_key_id: ring.signingKeyId },
+        'key ring ready',
+      );
       return {
         sealed_ring: sealKeyRing(platform, deps.sealKey, ring),
         image_hash: imageHash,
@@ -98,14 +111,22 @@ export function createEnclaveService(deps: EnclaveDeps): { handle<M extends RpcM
 
     async open_envelope({ envelope, exchange }) {
       const creds = decrypt(envelope);
-      if (creds.exchange !== exchange) throw new EnclaveError('EXCHANGE_MISMATCH', 'metadata.exchange does not match the sealed credentials');
+      if (creds.exchange !== exchange)
+        throw new EnclaveError(
+          'EXCHANGE_MISMATCH',
+          'metadata.exchange does not match the sealed credentials',
+        );
       return { key_id: envelope.key_id };
     },
 
     async compute_aggregates(req) {
       const r = requireRing();
       const creds = decrypt(req.envelope);
-      if (creds.exchange !== req.exchange) throw new EnclaveError('EXCHANGE_MISMATCH', 'metadata.exchange does not match the sealed credentials');
+      if (creds.exchange !== req.exchange)
+        throw new EnclaveError(
+          'EXCHANGE_MISMATCH',
+          'metadata.exchange does not match the sealed credentials',
+        );
       const abort = new AbortController();
       inflight.get(req.session_id)?.abort();
       inflight.set(req.session_id, abort);
@@ -113,18 +134,27 @@ export function createEnclaveService(deps: EnclaveDeps): { handle<M extends RpcM
         const now = deps.now();
         const to = req.to === null ? now : parseTime(req.to);
         const fromReq = req.from === null ? null : parseTime(req.from);
-        if (to === null || (req.from !== null && fromReq === null) || (fromReq !== null && fromReq > to)) {
+        if (
+          to === null ||
+          (req.from !== null && fromReq === null) ||
+          (fromReq !== null && fromReq > to)
+        ) {
           throw new EnclaveError('INVALID_REQUEST', 'from/to are not a valid time range');
         }
         const client = await deps.exchanges(creds);
         const accountId = await client.accountId();
-        const fills = (await client.fetchFills({ ...(fromReq !== null && { since: fromReq }), until: to })).sort(compareFills);
+        const fills = (
+          await client.fetchFills({ ...(fromReq !== null && { since: fromReq }), until: to })
+        ).sort(compareFills);
         if (abort.signal.aborted) throw new EnclaveError('SESSION_REVOKED', 'session was revoked');
         const from = fromReq ?? (fills.length > 0 ? fills[0]!.ts : to);
         const m = computeMetrics(fills, { from, to });
         const roots = new MerkleRootBuilder(platform);
-        for (const f of fills) if (f.ts >= from && f.ts <= to) roots.addLeaf(jcsBytes(canonicalFill(f)));
-        const account = toHex(platform.sha256(utf8(`${creds.exchange}:${accountId ?? creds.apiKey}`)));
+        for (const f of fills)
+          if (f.ts >= from && f.ts <= to) roots.addLeaf(jcsBytes(canonicalFill(f)));
+        const account = toHex(
+          platform.sha256(utf8(`${creds.exchange}:${accountId ?? creds.apiKey}`)),
+        );
         const payload = {
           v: 1,
           session_id: req.session_id,
@@ -153,10 +183,19 @@ export function createEnclaveService(deps: EnclaveDeps): { handle<M extends RpcM
       } catch (e) {
         if (e instanceof EnclaveError) throw e;
         // Exchange adapters throw their own coded errors; anything else becomes a fixed INTERNAL.
-        if (e instanceof CodedError && (e.code === 'EXCHANGE_AUTH_FAILED' || e.code === 'EXCHANGE_UNAVAILABLE')) {
-          throw new EnclaveError(e.code, e.code === 'EXCHANGE_AUTH_FAILED' ? 'the exchange rejected the credentials' : 'the exchange is unavailable');
+        if (
+          e instanceof CodedError &&
+          (e.code === 'EXCHANGE_AUTH_FAILED' || e.code === 'EXCHANGE_UNAVAILABLE')
+        ) {
+          throw new EnclaveError(
+            e.code,
+            e.code === 'EXCHANGE_AUTH_FAILED'
+              ? 'the exchange rejected the credentials'
+              : 'the exchange is unavailable',
+          );
         }
-        if (e instanceof CodedError && e.code.startsWith('EXCHANGE_')) throw new EnclaveError('EXCHANGE_UNAVAILABLE', 'the exchange is unavailable');
+        if (e instanceof CodedError && e.code.startsWith('EXCHANGE_'))
+          throw new EnclaveError('EXCHANGE_UNAVAILABLE', 'the exchange is unavailable');
         throw e;
       } finally {
         if (inflight.get(req.session_id) === abort) inflight.delete(req.session_id);
@@ -172,6 +211,7 @@ export function createEnclaveService(deps: EnclaveDeps): { handle<M extends RpcM
   };
 
   return {
-    handle: (method, body) => (handlers[method] as (b: typeof body) => Promise<RpcResponseBody<typeof method>>)(body),
+    handle: (method, body) =>
+      (handlers[method] as (b: typeof body) => Promise<RpcResponseBody<typeof method>>)(body),
   };
 }

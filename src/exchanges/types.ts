@@ -2,31 +2,11 @@
  * The exchange-adapter contract the enclave consumes. Adapters own pagination, retries and
  * rate limiting; callers only see complete, de-duplicated fills or a coded error.
  */
+import type { Fill } from '../aggregates/fill.js';
 import { CodedError } from '../common/errors.js';
 
-/**
- * One execution, normalised. Amounts are the exchange's own decimal strings, untouched, so no
- * float rounding happens before the metrics code chooses its arithmetic.
- */
-export interface NormalizedFill {
-  exchange: string;
-  /** unified symbol, e.g. 'BTC/USDT' */
-  symbol: string;
-  base: string;
-  quote: string;
-  /** trade id, unique per (exchange, symbol) */
-  id: string;
-  orderId: string;
-  side: 'buy' | 'sell';
-  price: string;
-  qty: string;
-  quoteQty: string;
-  fee: string;
-  feeAsset: string;
-  maker: boolean;
-  /** execution time, ms since the Unix epoch */
-  ts: number;
-}
+/** One execution, normalised: the engine's input type (src/aggregates/fill.ts). */
+export type NormalizedFill = Fill;
 
 export interface FetchFillsOptions {
   /** keep fills with ts >= since */

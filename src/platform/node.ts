@@ -5,7 +5,8 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import type { KeyPair, Platform } from './types.js';
 
-const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url');
+const b64u = (b: Uint8Array): string =>
+  Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url');
 const raw = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
 const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.length);
 
@@ -17,7 +18,10 @@ function privateKeyObject(curve: Curve, priv: Uint8Array, pub?: Uint8Array): Key
   let key = privateCache.get(priv);
   if (!key) {
     const x = pub ?? publicFromPrivate(curve, priv);
-    key = crypto.createPrivateKey({ key: { kty: 'OKP', crv: curve, d: b64u(priv), x: b64u(x) }, format: 'jwk' });
+    key = crypto.createPrivateKey({
+      key: { kty: 'OKP', crv: curve, d: b64u(priv), x: b64u(x) },
+      format: 'jwk',
+    });
     privateCache.set(priv, key);
   }
   return key;
@@ -29,16 +33,27 @@ function publicKeyObject(curve: Curve, pub: Uint8Array): KeyObject {
 
 function publicFromPrivate(curve: Curve, priv: Uint8Array): Uint8Array {
   // JWK import requires x; derive it through the PKCS#8 path, once per long-lived key.
-  const prefix = curve === 'X25519' ? '302e020100300506032b656e04220420' : '302e020100300506032b657004220420';
-  const key = crypto.createPrivateKey({ key: Buffer.concat([Buffer.from(prefix, 'hex'), buf(priv)]), format: 'der', type: 'pkcs8' });
+  const prefix =
+    curve === 'X25519' ? '302e020100300506032b656e04220420' : '302e020100300506032b657004220420';
+  const key = crypto.createPrivateKey({
+    key: Buffer.concat([Buffer.from(prefix, 'hex'), buf(priv)]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const jwk = crypto.createPublicKey(key).export({ format: 'jwk' });
   return raw(Buffer.from(jwk.x!, 'base64url'));
 }
 
 function generate(curve: Curve): KeyPair {
-  const { privateKey } = curve === 'X25519' ? crypto.generateKeyPairSync('x25519') : crypto.generateKeyPairSync('ed25519');
+  const { privateKey } =
+    curve === 'X25519'
+      ? crypto.generateKeyPairSync('x25519')
+      : crypto.generateKeyPairSync('ed25519');
   const jwk = privateKey.export({ format: 'jwk' });
-  const pair = { privateKey: raw(Buffer.from(jwk.d!, 'base64url')), publicKey: raw(Buffer.from(jwk.x!, 'base64url')) };
+  const pair = {
+    privateKey: raw(Buffer.from(jwk.d!, 'base64url')),
+    publicKey: raw(Buffer.from(jwk.x!, 'base64url')),
+  };
   privateCache.set(pair.privateKey, privateKey);
   return pair;
 }
@@ -49,7 +64,8 @@ export const nodePlatform: Platform = {
   sha256: (d) => raw(crypto.createHash('sha256').update(d).digest()),
   sha384: (d) => raw(crypto.createHash('sha384').update(d).digest()),
   hmacSha256: (k, d) => raw(crypto.createHmac('sha256', k).update(d).digest()),
-  hkdfSha256: (ikm, salt, info, length) => new Uint8Array(crypto.hkdfSync('sha256', ikm, salt, info, length)),
+  hkdfSha256: (ikm, salt, info, length) =>
+    new Uint8Array(crypto.hkdfSync('sha256', ikm, salt, info, length)),
   aesGcmSeal: (key, nonce, pt, aad) => {
     const c = crypto.createCipheriv('aes-256-gcm', key, nonce);
     c.setAAD(aad);
@@ -70,13 +86,22 @@ export const nodePlatform: Platform = {
   x25519Generate: () => generate('X25519'),
   x25519PublicKey: (priv) => publicFromPrivate('X25519', priv),
   x25519: (priv, pub) =>
-    raw(crypto.diffieHellman({ privateKey: privateKeyObject('X25519', priv), publicKey: publicKeyObject('X25519', pub) })),
+    raw(
+      crypto.diffieHellman({
+        privateKey: privateKeyObject('X25519', priv),
+        publicKey: publicKeyObject('X25519', pub),
+      }),
+    ),
   ed25519Generate: () => generate('Ed25519'),
   ed25519PublicKey: (priv) => publicFromPrivate('Ed25519', priv),
   ed25519Sign: (priv, msg) => raw(crypto.sign(null, msg, privateKeyObject('Ed25519', priv))),
   ed25519Verify: (pub, msg, sig) => {
     try {
-      return pub.length === 32 && sig.length === 64 && crypto.verify(null, msg, publicKeyObject('Ed25519', pub), sig);
+      return (
+        pub.length === 32 &&
+        sig.length === 64 &&
+        crypto.verify(null, msg, publicKeyObject('Ed25519', pub), sig)
+      );
     } catch {
       return false;
     }

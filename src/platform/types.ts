@@ -19,9 +19,19 @@ export interface Platform {
   /** RFC 5869 HKDF with SHA-256. */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
   /** AES-256-GCM; returns ciphertext || 16-byte tag. */
-  aesGcmSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
+  aesGcmSeal(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+  ): Uint8Array;
   /** AES-256-GCM; input is ciphertext || tag. Returns null when authentication fails. */
-  aesGcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null;
+  aesGcmOpen(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    sealed: Uint8Array,
+    aad: Uint8Array,
+  ): Uint8Array | null;
   x25519Generate(): KeyPair;
   x25519PublicKey(privateKey: Uint8Array): Uint8Array;
   /** Raw X25519; the caller rejects the all-zero output. */

@@ -16,23 +16,39 @@ export function loadConfig<T>(schema: object, env: NodeJS.ProcessEnv): Readonly<
     // Copy only strings: env-schema coerces in place.
     return Object.freeze(envSchema<T>({ schema, data: { ...env }, dotenv: false }));
   } catch (e) {
-    const errors = (e as { errors?: { instancePath?: string; params?: { missingProperty?: string } }[] }).errors ?? [];
-    const names = errors.map((x) => x.params?.missingProperty ?? (x.instancePath ?? '').replace(/^\//, '')).filter(Boolean);
+    const errors =
+      (e as { errors?: { instancePath?: string; params?: { missingProperty?: string } }[] })
+        .errors ?? [];
+    const names = errors
+      .map((x) => x.params?.missingProperty ?? (x.instancePath ?? '').replace(/^\//, ''))
+      .filter(Boolean);
     throw new ConfigError(names.length > 0 ? [...new Set(names)] : ['(unknown)']);
   }
 }
 
-/** Collects `PREFIX<ID>` variables, e.g. EXCHANGE_BASE_URL_BINANCE → { binance: url }. */
-export function prefixed(env: NodeJS.ProcessEnv, prefix: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (k.startsWith(prefix) && v) out[k.slice(prefix.length).toLowerCase()] = v;
-  return out;
+/**
+ * Collects and validates `EXCHANGE_BASE_URL_<ID>` variables, e.g. EXCHANGE_BASE_URL_BINANCE →
+ * { binance: url }. A base URL is a scheme and host (and port) only: paths are kept from ccxt.
+ */
+export function exchangeBaseUrls(env: NodeJS.ProcessEnv): Record<string, string> {
+  const prefix = 'EXCHANGE_BASE_URL_';
+  const names = Object.keys(env).filter((k) => k.startsWith(prefix) && env[k]);
+  const properties = Object.fromEntries(
+    names.map((k) => [k, { type: 'string', pattern: '^https?://[^/\\s]+/?$' }]),
+  );
+  const valid = loadConfig<Record<string, string>>(
+    { type: 'object', properties },
+    Object.fromEntries(names.map((k) => [k, env[k]])),
+  );
+  return Object.fromEntries(names.map((k) => [k.slice(prefix.length).toLowerCase(), valid[k]!]));
 }
 
 /** Exit path for entry points: one line naming the variables, exit code 78 (EX_CONFIG). */
 export function exitOnConfigError(e: unknown): never {
   if (e instanceof ConfigError) {
-    process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: e.message, variables: e.variables })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ level: 'fatal', msg: e.message, variables: e.variables })}\n`,
+    );
     process.exit(78);
   }
   throw e;

@@ -22,5 +22,8 @@ export const REDACT_PATHS = [
 ];
 
 export function createLogger(name: string, level: string, destination?: DestinationStream): Logger {
-  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { svc: name } }, destination);
+  return pino(
+    { name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { svc: name } },
+    destination,
+  );
 }

@@ -11,7 +11,8 @@ export class WireError extends CodedError<WireCode> {}
 export const DEFAULT_MAX_FRAME = 1 << 20;
 
 export function encodeFrame(body: Uint8Array, maxFrame = DEFAULT_MAX_FRAME): Uint8Array {
-  if (body.length > maxFrame) throw new WireError('ERR_WIRE_FRAME_TOO_LARGE', 'frame exceeds the maximum size');
+  if (body.length > maxFrame)
+    throw new WireError('ERR_WIRE_FRAME_TOO_LARGE', 'frame exceeds the maximum size');
   const out = new Uint8Array(4 + body.length);
   new DataView(out.buffer).setUint32(0, body.length);
   out.set(body, 4);
@@ -34,7 +35,8 @@ export class FrameDecoder {
         if (this.buffered < 4) break;
         const header = this.take(4);
         const len = new DataView(header.buffer, header.byteOffset, 4).getUint32(0);
-        if (len > this.maxFrame) throw new WireError('ERR_WIRE_FRAME_TOO_LARGE', 'frame exceeds the maximum size');
+        if (len > this.maxFrame)
+          throw new WireError('ERR_WIRE_FRAME_TOO_LARGE', 'frame exceeds the maximum size');
         this.need = len;
       }
       if (this.buffered < this.need) break;

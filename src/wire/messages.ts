@@ -40,7 +40,14 @@ export interface RpcMethods {
   attest: [{ nonce: string | null }, { document: string }];
   open_envelope: [{ envelope: WireEnvelope; exchange: string }, { key_id: string }];
   compute_aggregates: [
-    { session_id: string; exchange: string; label: string; envelope: WireEnvelope; from: string | null; to: string | null },
+    {
+      session_id: string;
+      exchange: string;
+      label: string;
+      envelope: WireEnvelope;
+      from: string | null;
+      to: string | null;
+    },
     { signed: SignedAggregates },
   ];
   drop_session: [{ session_id: string }, { dropped: boolean }];
@@ -59,9 +66,16 @@ export interface RpcError {
   code: string;
   message: string;
 }
-export type RpcResponse = { v: 1; id: number; ok: true; body: unknown } | { v: 1; id: number; ok: false; error: RpcError };
+export type RpcResponse =
+  { v: 1; id: number; ok: true; body: unknown } | { v: 1; id: number; ok: false; error: RpcError };
 
-const METHODS: readonly RpcMethod[] = ['init', 'attest', 'open_envelope', 'compute_aggregates', 'drop_session'];
+const METHODS: readonly RpcMethod[] = [
+  'init',
+  'attest',
+  'open_envelope',
+  'compute_aggregates',
+  'drop_session',
+];
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 const KEY_ID = /^[0-9a-f]{16}$/;
@@ -77,7 +91,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 function exactKeys(o: Record<string, unknown>, keys: string[], what: string): void {
   const k = Object.keys(o);
-  if (k.length !== keys.length || !keys.every((x) => Object.prototype.hasOwnProperty.call(o, x))) bad(what);
+  if (k.length !== keys.length || !keys.every((x) => Object.prototype.hasOwnProperty.call(o, x)))
+    bad(what);
 }
 function str(o: Record<string, unknown>, key: string, re: RegExp, max: number): string {
   const v = o[key];
@@ -101,7 +116,10 @@ function envelope(v: unknown): WireEnvelope {
 }
 
 /** Validates a request body for `method`; returns a fresh object holding only the known fields. */
-export function validateRequestBody<M extends RpcMethod>(method: M, body: unknown): RpcRequestBody<M> {
+export function validateRequestBody<M extends RpcMethod>(
+  method: M,
+  body: unknown,
+): RpcRequestBody<M> {
   if (!isObject(body)) bad('body');
   switch (method) {
     case 'init':
@@ -112,9 +130,16 @@ export function validateRequestBody<M extends RpcMethod>(method: M, body: unknow
       return { nonce: nullable(body, 'nonce', B64, 88) } as RpcRequestBody<M>;
     case 'open_envelope':
       exactKeys(body, ['envelope', 'exchange'], 'open_envelope');
-      return { envelope: envelope(body['envelope']), exchange: str(body, 'exchange', EXCHANGE, 32) } as RpcRequestBody<M>;
+      return {
+        envelope: envelope(body['envelope']),
+        exchange: str(body, 'exchange', EXCHANGE, 32),
+      } as RpcRequestBody<M>;
     case 'compute_aggregates':
-      exactKeys(body, ['session_id', 'exchange', 'label', 'envelope', 'from', 'to'], 'compute_aggregates');
+      exactKeys(
+        body,
+        ['session_id', 'exchange', 'label', 'envelope', 'from', 'to'],
+        'compute_aggregates',
+      );
       return {
         session_id: str(body, 'session_id', SESSION_ID, 43),
         exchange: str(body, 'exchange', EXCHANGE, 32),
@@ -155,7 +180,13 @@ export function decodeResponse(frame: Uint8Array): RpcResponse {
   const id = v['id'] as number;
   if (v['ok'] === true) return { v: 1, id, ok: true, body: v['body'] };
   const e = v['error'];
-  if (v['ok'] !== false || !isObject(e) || typeof e['code'] !== 'string' || typeof e['message'] !== 'string') bad('response');
+  if (
+    v['ok'] !== false ||
+    !isObject(e) ||
+    typeof e['code'] !== 'string' ||
+    typeof e['message'] !== 'string'
+  )
+    bad('response');
   return { v: 1, id, ok: false, error: { code: e['code'], message: e['message'] } };
 }
 

@@ -12,9 +12,14 @@ import { freePort, startProcess, startSimProcess, type Proc } from '../helpers/p
 
 const run = promisify(execFile);
 
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; json: Record<string, unknown> }> {
+async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; json: Record<string, unknown> }> {
   try {
-    const { stdout } = await run(process.execPath, ['bin/perf-aggregator.mjs', ...args], { env: { PATH: process.env['PATH'] ?? '', ...env } });
+    const { stdout } = await run(process.execPath, ['bin/perf-aggregator.mjs', ...args], {
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+    });
     return { code: 0, json: JSON.parse(stdout) };
   } catch (e) {
     const err = e as { code: number; stdout: string };
@@ -32,7 +37,11 @@ describe('perf-aggregator CLI', { timeout: 120_000 }, () => {
   before(async () => {
     sim = await startSimProcess();
     const port = await freePort();
-    const env: Record<string, string> = { DATA_DIR: join(work, 'data'), ENCLAVE_PORT: String(port), EXCHANGE_BASE_URL_BINANCE: sim.url };
+    const env: Record<string, string> = {
+      DATA_DIR: join(work, 'data'),
+      ENCLAVE_PORT: String(port),
+      EXCHANGE_BASE_URL_BINANCE: sim.url,
+    };
     if (process.env['DATABASE_URL']) {
       testDb = await openTestDb();
       env['DATABASE_URL'] = testDb.databaseUrl!;
@@ -50,20 +59,56 @@ describe('perf-aggregator CLI', { timeout: 120_000 }, () => {
     const aws = await cli(['quote', '--url', url]);
     assert.equal(aws.code, 1);
     assert.equal(aws.json['valid'], false);
-    assert.deepEqual((aws.json['checks'] as { name: string; code?: string }[]).find((c) => c.name === 'root')?.code, 'ERR_ATTESTATION_UNTRUSTED_ROOT');
+    assert.deepEqual(
+      (aws.json['checks'] as { name: string; code?: string }[]).find((c) => c.name === 'root')
+        ?.code,
+      'ERR_ATTESTATION_UNTRUSTED_ROOT',
+    );
     const dev = await cli(['quote', '--url', url, '--trust-dev-root']);
     assert.equal(dev.code, 0, JSON.stringify(dev.json));
     assert.equal(dev.json['valid'], true);
     assert.equal(dev.json['image_hash_pinned'], false);
-    const pinned = await cli(['quote', '--url', url, '--trust-dev-root', '--expect-image-hash', '0'.repeat(96)]);
+    const pinned = await cli([
+      'quote',
+      '--url',
+      url,
+      '--trust-dev-root',
+      '--expect-image-hash',
+      '0'.repeat(96),
+    ]);
     assert.equal(pinned.code, 1);
   });
 
   it('submit → aggregates → revoke, with credentials from the environment only', async () => {
     const creds = { PERF_API_KEY: 'demo-binance-key', PERF_API_SECRET: 'demo-binance-secret' };
-    const noCreds = await cli(['submit', '--url', url, '--trust-dev-root', '--exchange', 'binance', '--label', 'cli', '--ttl', '600']);
+    const noCreds = await cli([
+      'submit',
+      '--url',
+      url,
+      '--trust-dev-root',
+      '--exchange',
+      'binance',
+      '--label',
+      'cli',
+      '--ttl',
+      '600',
+    ]);
     assert.equal(noCreds.code, 1, 'no terminal and no environment: fails instead of hanging');
-    const sub = await cli(['submit', '--url', url, '--trust-dev-root', '--exchange', 'binance', '--label', 'cli', '--ttl', '600'], creds);
+    const sub = await cli(
+      [
+        'submit',
+        '--url',
+        url,
+        '--trust-dev-root',
+        '--exchange',
+        'binance',
+        '--label',
+        'cli',
+        '--ttl',
+        '600',
+      ],
+      creds,
+    );
     assert.equal(sub.code, 0, JSON.stringify(sub.json));
     const sid = sub.json['session_id'] as string;
     assert.match(sid, /^[A-Za-z0-9_-]{43}$/);
@@ -73,7 +118,13 @@ describe('perf-aggregator CLI', { timeout: 120_000 }, () => {
     assert.equal(agg.code, 0, JSON.stringify(agg.json));
     assert.equal(agg.json['signature_valid'], true);
     const saved = JSON.parse(readFileSync(out, 'utf8'));
-    assert.equal(CryptoHelper.verifySignedAggregates(saved.aggregates_signed, saved.attestation.signing_pubkey), true);
+    assert.equal(
+      CryptoHelper.verifySignedAggregates(
+        saved.aggregates_signed,
+        saved.attestation.signing_pubkey,
+      ),
+      true,
+    );
 
     assert.equal((await cli(['revoke', sid, '--url', url])).code, 0);
     const again = await cli(['revoke', sid, '--url', url]);

@@ -14,7 +14,9 @@ import { openTestDb, type TestDb } from '../helpers/db.js';
 import { freePort, startProcess, startSimProcess, type Proc } from '../helpers/processes.js';
 
 function enclaveChildPid(hostPid: number): number | null {
-  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(hostPid)], { encoding: 'utf8' });
+  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(hostPid)], {
+    encoding: 'utf8',
+  });
   const line = out.split('\n').find((l) => l.includes('enclave/main.js'));
   return line ? Number(line.trim().split(/\s+/)[0]) : null;
 }
@@ -38,7 +40,12 @@ describe('enclave supervision', { timeout: 120_000 }, () => {
   before(async () => {
     sim = await startSimProcess();
     const port = await freePort();
-    const env: Record<string, string> = { DATA_DIR: mkdtempSync(join(tmpdir(), 'pa-sup-')), ENCLAVE_PORT: String(port), EXCHANGE_BASE_URL_BINANCE: sim.url, LOG_LEVEL: 'info' };
+    const env: Record<string, string> = {
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'pa-sup-')),
+      ENCLAVE_PORT: String(port),
+      EXCHANGE_BASE_URL_BINANCE: sim.url,
+      LOG_LEVEL: 'info',
+    };
     if (process.env['DATABASE_URL']) {
       testDb = await openTestDb();
       env['DATABASE_URL'] = testDb.databaseUrl!;
@@ -55,8 +62,16 @@ describe('enclave supervision', { timeout: 120_000 }, () => {
   it('restarts a killed enclave, which answers with the same keys and opens earlier sessions', async () => {
     const api = CryptoHelper.connect(base);
     const before = await api.quote();
-    const sealed = CryptoHelper.encryptCredentials({ exchange: 'binance', apiKey: 'demo-binance-key', apiSecret: 'demo-binance-secret' }, before.enclave_pubkey, nodePlatform);
-    const { session_id } = await api.submitKey(sealed, { exchange: 'binance', label: 'before-crash', ttl: 600 });
+    const sealed = CryptoHelper.encryptCredentials(
+      { exchange: 'binance', apiKey: 'demo-binance-key', apiSecret: 'demo-binance-secret' },
+      before.enclave_pubkey,
+      nodePlatform,
+    );
+    const { session_id } = await api.submitKey(sealed, {
+      exchange: 'binance',
+      label: 'before-crash',
+      ttl: 600,
+    });
 
     const pid = enclaveChildPid(host.proc.pid!);
     assert.ok(pid, 'the host runs an enclave child process');
@@ -74,7 +89,10 @@ describe('enclave supervision', { timeout: 120_000 }, () => {
     assert.equal(after.signing_pubkey, before.signing_pubkey);
     assert.equal(after.image_hash, before.image_hash);
     const res = await api.requestAggregates(session_id);
-    assert.equal(CryptoHelper.verifySignedAggregates(res.aggregates_signed, after.signing_pubkey), true);
+    assert.equal(
+      CryptoHelper.verifySignedAggregates(res.aggregates_signed, after.signing_pubkey),
+      true,
+    );
     assert.ok(host.lines.some((l) => l.includes('"event":"enclave_exit"')));
   });
 });

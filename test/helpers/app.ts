@@ -24,10 +24,17 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(opts: { config?: Partial<AppDeps['config']>; exchangeBaseUrl?: string } = {}): Promise<TestApp> {
+export async function startTestApp(
+  opts: { config?: Partial<AppDeps['config']>; exchangeBaseUrl?: string } = {},
+): Promise<TestApp> {
   const db = await openTestDb();
-  const enclave = await startEnclaveProcess({ env: opts.exchangeBaseUrl ? { EXCHANGE_BASE_URL_BINANCE: opts.exchangeBaseUrl } : {} });
-  const link = createEnclaveLink(createEnclaveClient({ socketPath: enclave.socketPath, defaultTimeoutMs: 10_000 }), join(enclave.dataDir, 'ring.sealed'));
+  const enclave = await startEnclaveProcess({
+    env: opts.exchangeBaseUrl ? { EXCHANGE_BASE_URL_BINANCE: opts.exchangeBaseUrl } : {},
+  });
+  const link = createEnclaveLink(
+    createEnclaveClient({ socketPath: enclave.socketPath, defaultTimeoutMs: 10_000 }),
+    join(enclave.dataDir, 'ring.sealed'),
+  );
   const logLines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _e, cb) {

@@ -24,11 +24,23 @@ export async function freePort(): Promise<number> {
 }
 
 /** Spawns `args` and resolves once a stdout/stderr line matches `ready`. */
-export async function startProcess(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 30_000): Promise<Proc & { match: RegExpMatchArray }> {
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startProcess(
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs = 30_000,
+): Promise<Proc & { match: RegExpMatchArray }> {
+  const proc = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   const match = await new Promise<RegExpMatchArray>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`not ready: ${args.join(' ')}\n${lines.join('\n')}`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`not ready: ${args.join(' ')}\n${lines.join('\n')}`)),
+      timeoutMs,
+    );
     for (const s of [proc.stdout!, proc.stderr!]) {
       createInterface({ input: s }).on('line', (l) => {
         lines.push(l);
@@ -58,7 +70,11 @@ export async function startProcess(args: string[], env: Record<string, string>, 
 }
 
 export function startSimProcess(): Promise<Proc & { url: string }> {
-  return startProcess([resolve(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'src/sim/main.ts', '--port', '0'], {}, /"url":"(http:\/\/127\.0\.0\.1:\d+)"/).then((p) => ({ ...p, url: p.match[1]! }));
+  return startProcess(
+    [resolve(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'src/sim/main.ts', '--port', '0'],
+    {},
+    /"url":"(http:\/\/127\.0\.0\.1:\d+)"/,
+  ).then((p) => ({ ...p, url: p.match[1]! }));
 }
 
 /**

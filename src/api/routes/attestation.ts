@@ -6,28 +6,33 @@ import { ApiError } from '../errors.js';
 import { quoteSchema } from '../schemas.js';
 
 export function attestationRoutes(app: FastifyInstance, deps: AppDeps): void {
-  app.get<{ Querystring: { nonce?: string } }>('/attestation/quote', { schema: quoteSchema }, async (req, reply) => {
-    const { nonce } = req.query;
-    if (nonce !== undefined) {
-      let n: Uint8Array;
-      try {
-        n = fromBase64(nonce);
-      } catch {
-        throw new ApiError('INVALID_REQUEST', 'nonce must be canonical base64');
+  app.get<{ Querystring: { nonce?: string } }>(
+    '/attestation/quote',
+    { schema: quoteSchema },
+    async (req, reply) => {
+      const { nonce } = req.query;
+      if (nonce !== undefined) {
+        let n: Uint8Array;
+        try {
+          n = fromBase64(nonce);
+        } catch {
+          throw new ApiError('INVALID_REQUEST', 'nonce must be canonical base64');
+        }
+        if (n.length < 1 || n.length > 64)
+          throw new ApiError('INVALID_REQUEST', 'nonce must be 1..64 bytes');
       }
-      if (n.length < 1 || n.length > 64) throw new ApiError('INVALID_REQUEST', 'nonce must be 1..64 bytes');
-    }
-    const id = await deps.enclave.identity();
-    const { document } = await deps.enclave.call('attest', { nonce: nonce ?? null });
-    reply.header('cache-control', 'no-store');
-    return {
-      quote: document,
-      enclave_pubkey: id.enclave_pubkey,
-      signing_pubkey: id.signing_pubkey,
-      image_hash: id.image_hash,
-      format: id.format,
-    };
-  });
+      const id = await deps.enclave.identity();
+      const { document } = await deps.enclave.call('attest', { nonce: nonce ?? null });
+      reply.header('cache-control', 'no-store');
+      return {
+        quote: document,
+        enclave_pubkey: id.enclave_pubkey,
+        signing_pubkey: id.signing_pubkey,
+        image_hash: id.image_hash,
+        format: id.format,
+      };
+    },
+  );
 
   app.get('/attestation/dev-root', async (_req, reply) => {
     const pem = deps.devRootPem();

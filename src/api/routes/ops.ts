@@ -5,8 +5,14 @@ import type { AppDeps } from '../app.js';
 export function opsRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/healthz', { config: { rateLimit: false } }, async (_req, reply) => {
     const [db, enclave] = await Promise.all([
-      deps.store.ping().then(() => 'up', () => 'down'),
-      deps.enclave.identity().then(() => 'up', () => 'down'),
+      deps.store.ping().then(
+        () => 'up',
+        () => 'down',
+      ),
+      deps.enclave.identity().then(
+        () => 'up',
+        () => 'down',
+      ),
     ]);
     const ok = db === 'up' && enclave === 'up';
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', db, enclave });

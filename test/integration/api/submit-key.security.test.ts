@@ -15,7 +15,7 @@ async function rows(t: TestApp): Promise<number> {
 
 function flip(b64: string, bit: number): string {
   const b = Buffer.from(b64, 'base64');
-  b[Math.floor(bit / 8) % b.length]! ^= 1 << bit % 8;
+  b[Math.floor(bit / 8) % b.length]! ^= 1 << (bit % 8);
   return b.toString('base64');
 }
 
@@ -33,7 +33,10 @@ describe('POST /enclave/submit_key (protocol §3)', () => {
     const { session_id, expires_at } = res.json();
     assert.match(session_id, /^[A-Za-z0-9_-]{43}$/);
     assert.ok(Math.abs(Date.parse(expires_at) - (Date.now() + 3600_000)) < 10_000);
-    const [cred] = await t.db.db.query<Record<string, unknown>>('SELECT * FROM credentials WHERE session_id = $1', [session_id]);
+    const [cred] = await t.db.db.query<Record<string, unknown>>(
+      'SELECT * FROM credentials WHERE session_id = $1',
+      [session_id],
+    );
     assert.equal(cred!['ciphertext'], sealed.ciphertext);
     assert.equal(cred!['nonce'], sealed.nonce);
     assert.ok(!JSON.stringify(cred).includes(CREDS.apiSecret));
@@ -45,7 +48,11 @@ describe('POST /enclave/submit_key (protocol §3)', () => {
     const before = await rows(t);
     for (const field of ['ephemeral_pub', 'nonce', 'ciphertext', 'tag'] as const) {
       for (const bit of [0, 13, 77]) {
-        const res = await submit(t.app, { ...sealed, [field]: flip(sealed[field], bit), metadata: META });
+        const res = await submit(t.app, {
+          ...sealed,
+          [field]: flip(sealed[field], bit),
+          metadata: META,
+        });
         assert.equal(res.statusCode, 400, `${field}/${bit}`);
         assert.equal(res.json().error.code, 'DECRYPTION_FAILED');
         assert.ok(!res.body.includes(sealed[field]));
@@ -59,18 +66,41 @@ describe('POST /enclave/submit_key (protocol §3)', () => {
     const before = await rows(t);
     const cases: [unknown, number, string][] = [
       [{ ...sealed, metadata: { ...META, exchange: 'nasdaq' } }, 400, 'UNKNOWN_EXCHANGE'],
-      [{ ...sealed, metadata: { ...META, exchange: 'binance' } , ciphertext: CryptoHelper.encryptCredentials({ ...CREDS, exchange: 'kraken' }, sealed.enclave_pubkey).ciphertext }, 400, 'DECRYPTION_FAILED'],
+      [
+        {
+          ...sealed,
+          metadata: { ...META, exchange: 'binance' },
+          ciphertext: CryptoHelper.encryptCredentials(
+            { ...CREDS, exchange: 'kraken' },
+            sealed.enclave_pubkey,
+          ).ciphertext,
+        },
+        400,
+        'DECRYPTION_FAILED',
+      ],
       [{ ...sealed, metadata: { ...META, ttl: 59 } }, 400, 'TTL_OUT_OF_RANGE'],
       [{ ...sealed, metadata: { ...META, ttl: 604801 } }, 400, 'TTL_OUT_OF_RANGE'],
       [{ ...sealed, metadata: { ...META, ttl: '3600' } }, 400, 'INVALID_REQUEST'],
       [{ ...sealed, metadata: { ...META, label: 'bad/label' } }, 400, 'INVALID_REQUEST'],
       [{ ...sealed, metadata: { ...META, label: '' } }, 400, 'INVALID_REQUEST'],
       [{ ...sealed, metadata: META, extra: 1 }, 400, 'INVALID_REQUEST'],
-      [{ ...sealed, nonce: Buffer.alloc(13).toString('base64'), metadata: META }, 400, 'INVALID_REQUEST'],
-      [{ ...sealed, ephemeral_pub: Buffer.alloc(31).toString('base64'), metadata: META }, 400, 'INVALID_REQUEST'],
+      [
+        { ...sealed, nonce: Buffer.alloc(13).toString('base64'), metadata: META },
+        400,
+        'INVALID_REQUEST',
+      ],
+      [
+        { ...sealed, ephemeral_pub: Buffer.alloc(31).toString('base64'), metadata: META },
+        400,
+        'INVALID_REQUEST',
+      ],
       [{ ...sealed, tag: 'AAAA', metadata: META }, 400, 'INVALID_REQUEST'],
       [{ ...sealed, ciphertext: 'YWJjZA', metadata: META }, 400, 'INVALID_REQUEST'],
-      [{ ...sealed, enclave_pubkey: Buffer.alloc(32, 1).toString('base64'), metadata: META }, 400, 'UNKNOWN_ENCLAVE_KEY'],
+      [
+        { ...sealed, enclave_pubkey: Buffer.alloc(32, 1).toString('base64'), metadata: META },
+        400,
+        'UNKNOWN_ENCLAVE_KEY',
+      ],
       [{ metadata: META }, 400, 'INVALID_REQUEST'],
     ];
     for (const [body, status, code] of cases) {
@@ -83,7 +113,10 @@ describe('POST /enclave/submit_key (protocol §3)', () => {
 
   it('sealed credentials for another exchange than metadata.exchange → EXCHANGE_MISMATCH', async () => {
     const q = await quote(t.app);
-    const other = CryptoHelper.encryptCredentials({ ...CREDS, exchange: 'bybit' }, q.enclave_pubkey);
+    const other = CryptoHelper.encryptCredentials(
+      { ...CREDS, exchange: 'bybit' },
+      q.enclave_pubkey,
+    );
     const res = await submit(t.app, { ...other, metadata: META });
     assert.equal(res.statusCode, 400);
     assert.equal(res.json().error.code, 'EXCHANGE_MISMATCH');
@@ -91,7 +124,13 @@ describe('POST /enclave/submit_key (protocol §3)', () => {
 
   it('malformed JSON, prototype keys, wrong media type and huge bodies are rejected cleanly', async () => {
     const before = await rows(t);
-    const post = (payload: string, type = 'application/json') => t.app.inject({ method: 'POST', url: '/enclave/submit_key', payload, headers: { 'content-type': type } });
+    const post = (payload: string, type = 'application/json') =>
+      t.app.inject({
+        method: 'POST',
+        url: '/enclave/submit_key',
+        payload,
+        headers: { 'content-type': type },
+      });
     const cases: [Awaited<ReturnType<typeof post>>, number, string][] = [
       [await post('{"ephemeral_pub":'), 400, 'INVALID_REQUEST'],
       [await post('{"__proto__":{"admin":true}}'), 400, 'INVALID_REQUEST'],
@@ -111,10 +150,25 @@ describe('POST /enclave/submit_key (protocol §3)', () => {
   it('random bodies never cause a 5xx, always carry an error code, and store nothing', async () => {
     const sealed = await seal(t.app, CREDS);
     const before = await rows(t);
-    const field = fc.oneof(fc.string({ maxLength: 60 }), fc.base64String({ maxLength: 60 }), fc.integer(), fc.constant(null), fc.object({ maxDepth: 2 }));
+    const field = fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc.base64String({ maxLength: 60 }),
+      fc.integer(),
+      fc.constant(null),
+      fc.object({ maxDepth: 2 }),
+    );
     await fc.assert(
       fc.asyncProperty(
-        fc.record({ ephemeral_pub: field, nonce: field, ciphertext: field, tag: field, metadata: fc.oneof(field, fc.record({ exchange: field, label: field, ttl: field })) }, { requiredKeys: [] }),
+        fc.record(
+          {
+            ephemeral_pub: field,
+            nonce: field,
+            ciphertext: field,
+            tag: field,
+            metadata: fc.oneof(field, fc.record({ exchange: field, label: field, ttl: field })),
+          },
+          { requiredKeys: [] },
+        ),
         fc.subarray(['ephemeral_pub', 'nonce', 'ciphertext', 'tag'] as const),
         async (body, keepReal) => {
           const merged: Record<string, unknown> = { ...body };

@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { BytesError, bytesEqual, fromBase64, fromBase64Url, fromHex, fromUtf8, toBase64, toBase64Url, toHex } from '../../../src/common/bytes.js';
+import {
+  BytesError,
+  bytesEqual,
+  fromBase64,
+  fromBase64Url,
+  fromHex,
+  fromUtf8,
+  toBase64,
+  toBase64Url,
+  toHex,
+} from '../../../src/common/bytes.js';
 
 describe('bytes', () => {
   it('base64, base64url and hex round-trip and match Node for any bytes', () => {
@@ -18,7 +28,11 @@ describe('bytes', () => {
 
   it('fromBase64 › when the input is not canonical › throws ERR_BYTES_BASE64', () => {
     for (const bad of ['YWJjZA', 'YWJj\nZA==', 'YQ=', 'YR==', '!!!!', ' YWJj', 'YWJjZA===']) {
-      assert.throws(() => fromBase64(bad), (e: unknown) => e instanceof BytesError && e.code === 'ERR_BYTES_BASE64', bad);
+      assert.throws(
+        () => fromBase64(bad),
+        (e: unknown) => e instanceof BytesError && e.code === 'ERR_BYTES_BASE64',
+        bad,
+      );
     }
   });
 

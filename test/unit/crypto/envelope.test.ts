@@ -8,21 +8,40 @@ import { nodePlatform } from '../../../src/platform/node.js';
 import { webPlatform } from '../../../src/platform/web.js';
 
 const enclave = nodePlatform.x25519Generate();
-const isDecryptError = (e: unknown) => e instanceof CryptoError && e.code === 'ERR_ENVELOPE_DECRYPT' && e.message === 'envelope could not be opened';
+const isDecryptError = (e: unknown) =>
+  e instanceof CryptoError &&
+  e.code === 'ERR_ENVELOPE_DECRYPT' &&
+  e.message === 'envelope could not be opened';
 
 describe('credential envelope (protocol §3)', () => {
   it('a browser-sealed envelope opens with node:crypto, and the reverse', () => {
     const msg = utf8('{"exchange":"binance","apiKey":"k","apiSecret":"s"}');
-    assert.deepEqual(openEnvelope(nodePlatform, enclave, sealEnvelope(webPlatform, enclave.publicKey, msg)), msg);
-    assert.deepEqual(openEnvelope(webPlatform, enclave, sealEnvelope(nodePlatform, enclave.publicKey, msg)), msg);
+    assert.deepEqual(
+      openEnvelope(nodePlatform, enclave, sealEnvelope(webPlatform, enclave.publicKey, msg)),
+      msg,
+    );
+    assert.deepEqual(
+      openEnvelope(webPlatform, enclave, sealEnvelope(nodePlatform, enclave.publicKey, msg)),
+      msg,
+    );
   });
 
   it('matches the protocol derivation step by step (HKDF salt and AAD are E || enclave_pub)', () => {
     const env = sealEnvelope(nodePlatform, enclave.publicKey, utf8('x'));
     const shared = nodePlatform.x25519(enclave.privateKey, env.ephemeralPub);
     const binding = concatBytes(env.ephemeralPub, enclave.publicKey);
-    const key = nodePlatform.hkdfSha256(shared, binding, utf8('perf-aggregator/v1/credentials'), 32);
-    const plain = nodePlatform.aesGcmOpen(key, env.nonce, concatBytes(env.ciphertext, env.tag), binding);
+    const key = nodePlatform.hkdfSha256(
+      shared,
+      binding,
+      utf8('perf-aggregator/v1/credentials'),
+      32,
+    );
+    const plain = nodePlatform.aesGcmOpen(
+      key,
+      env.nonce,
+      concatBytes(env.ciphertext, env.tag),
+      binding,
+    );
     assert.deepEqual(plain, utf8('x'));
   });
 
@@ -30,11 +49,16 @@ describe('credential envelope (protocol §3)', () => {
     const env = sealEnvelope(nodePlatform, enclave.publicKey, utf8('{"apiSecret":"canary"}'));
     const fields: (keyof Envelope)[] = ['ephemeralPub', 'nonce', 'ciphertext', 'tag'];
     fc.assert(
-      fc.property(fc.constantFrom(...fields), fc.nat(), fc.integer({ min: 0, max: 7 }), (field, pos, bit) => {
-        const copy = { ...env, [field]: env[field].slice() } as Envelope;
-        copy[field][pos % copy[field].length]! ^= 1 << bit;
-        assert.throws(() => openEnvelope(nodePlatform, enclave, copy), isDecryptError);
-      }),
+      fc.property(
+        fc.constantFrom(...fields),
+        fc.nat(),
+        fc.integer({ min: 0, max: 7 }),
+        (field, pos, bit) => {
+          const copy = { ...env, [field]: env[field].slice() } as Envelope;
+          copy[field][pos % copy[field].length]! ^= 1 << bit;
+          assert.throws(() => openEnvelope(nodePlatform, enclave, copy), isDecryptError);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -48,14 +72,28 @@ describe('credential envelope (protocol §3)', () => {
   it('openEnvelope › when the ephemeral key is a low-order point (all-zero shared secret) › fails', () => {
     const env = sealEnvelope(nodePlatform, enclave.publicKey, utf8('x'));
     const zeroPoint = new Uint8Array(32); // u = 0 is of small order: X25519 output is all zero
-    assert.throws(() => openEnvelope(webPlatform, enclave, { ...env, ephemeralPub: zeroPoint }), (e: unknown) => e instanceof Error);
-    assert.throws(() => openEnvelope(nodePlatform, enclave, { ...env, ephemeralPub: zeroPoint }), (e: unknown) => e instanceof Error);
+    assert.throws(
+      () => openEnvelope(webPlatform, enclave, { ...env, ephemeralPub: zeroPoint }),
+      (e: unknown) => e instanceof Error,
+    );
+    assert.throws(
+      () => openEnvelope(nodePlatform, enclave, { ...env, ephemeralPub: zeroPoint }),
+      (e: unknown) => e instanceof Error,
+    );
   });
 
   it('openEnvelope › when field lengths are wrong › throws ERR_ENVELOPE_MALFORMED', () => {
     const env = sealEnvelope(nodePlatform, enclave.publicKey, utf8('x'));
-    for (const bad of [{ nonce: new Uint8Array(11) }, { tag: new Uint8Array(15) }, { ephemeralPub: new Uint8Array(31) }, { ciphertext: new Uint8Array(0) }, { ciphertext: new Uint8Array(8193) }]) {
-      assert.throws(() => openEnvelope(nodePlatform, enclave, { ...env, ...bad }), { code: 'ERR_ENVELOPE_MALFORMED' });
+    for (const bad of [
+      { nonce: new Uint8Array(11) },
+      { tag: new Uint8Array(15) },
+      { ephemeralPub: new Uint8Array(31) },
+      { ciphertext: new Uint8Array(0) },
+      { ciphertext: new Uint8Array(8193) },
+    ]) {
+      assert.throws(() => openEnvelope(nodePlatform, enclave, { ...env, ...bad }), {
+        code: 'ERR_ENVELOPE_MALFORMED',
+      });
     }
   });
 

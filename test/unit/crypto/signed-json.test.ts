@@ -16,10 +16,28 @@ describe('signed JSON (Ed25519 over JCS)', () => {
 
   it('a signature verifies on both platforms regardless of key order, and fails when a value changes', () => {
     const signed = signJson(nodePlatform, k.privateKey, { pnl: 1.5, trades: 3, sharpe: null });
-    assert.equal(verifySignedJson(webPlatform, k.publicKey, { signature: signed.signature, payload: { trades: 3, sharpe: null, pnl: 1.5 } }), true);
-    assert.equal(verifySignedJson(nodePlatform, k.publicKey, { ...signed, payload: { ...signed.payload, pnl: 1.51 } }), false);
-    assert.equal(verifySignedJson(nodePlatform, k.publicKey, { ...signed, signature: 'not base64' }), false);
-    assert.equal(verifySignedJson(nodePlatform, nodePlatform.ed25519Generate().publicKey, signed), false);
+    assert.equal(
+      verifySignedJson(webPlatform, k.publicKey, {
+        signature: signed.signature,
+        payload: { trades: 3, sharpe: null, pnl: 1.5 },
+      }),
+      true,
+    );
+    assert.equal(
+      verifySignedJson(nodePlatform, k.publicKey, {
+        ...signed,
+        payload: { ...signed.payload, pnl: 1.51 },
+      }),
+      false,
+    );
+    assert.equal(
+      verifySignedJson(nodePlatform, k.publicKey, { ...signed, signature: 'not base64' }),
+      false,
+    );
+    assert.equal(
+      verifySignedJson(nodePlatform, nodePlatform.ed25519Generate().publicKey, signed),
+      false,
+    );
   });
 
   it('key_id is the first 16 hex chars of SHA-256(public key)', () => {

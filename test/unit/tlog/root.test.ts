@@ -7,11 +7,16 @@ import { webPlatform } from '../../../src/platform/web.js';
 import { leafHash } from '../../../src/tlog/hash.js';
 import { MerkleRootBuilder } from '../../../src/tlog/root.js';
 
-const vectors = JSON.parse(readFileSync(new URL('../../vectors/tlog/rfc6962_vectors.json', import.meta.url), 'utf8'));
+const vectors = JSON.parse(
+  readFileSync(new URL('../../vectors/tlog/rfc6962_vectors.json', import.meta.url), 'utf8'),
+);
 
 describe('MerkleRootBuilder (RFC 6962 §2.1)', () => {
   it('reproduces the reference tree roots for sizes 0..8', () => {
-    const { leaves, roots } = vectors.reference_tree as { leaves: string[]; roots: { tree_size: number; root: string }[] };
+    const { leaves, roots } = vectors.reference_tree as {
+      leaves: string[];
+      roots: { tree_size: number; root: string }[];
+    };
     for (const { tree_size, root } of roots) {
       const b = new MerkleRootBuilder(nodePlatform);
       for (const l of leaves.slice(0, tree_size)) b.addLeaf(fromHex(l));
@@ -32,8 +37,13 @@ describe('MerkleRootBuilder (RFC 6962 §2.1)', () => {
   });
 
   it('leaf hashes match the hasher vectors', () => {
-    for (const v of vectors.hasher_vectors as { kind: string; input_hex?: string; expected: string }[]) {
-      if (v.kind === 'leaf') assert.equal(toHex(leafHash(nodePlatform, fromHex(v.input_hex!))), v.expected);
+    for (const v of vectors.hasher_vectors as {
+      kind: string;
+      input_hex?: string;
+      expected: string;
+    }[]) {
+      if (v.kind === 'leaf')
+        assert.equal(toHex(leafHash(nodePlatform, fromHex(v.input_hex!))), v.expected);
     }
   });
 });
