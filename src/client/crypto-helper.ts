@@ -97,9 +97,14 @@ export const CryptoHelper = {
     } catch {
       return malformedVerdict('encoding');
     }
-    const roots = (options.trustedRoots ?? [AWS_NITRO_ROOT_G1_DER]).map((r) =>
-      typeof r === 'string' ? pemToDer(r) : r,
-    );
+    let roots: Uint8Array[];
+    try {
+      roots = (options.trustedRoots ?? [AWS_NITRO_ROOT_G1_DER]).map((r) =>
+        typeof r === 'string' ? pemToDer(r) : r,
+      );
+    } catch {
+      return malformedVerdict('trusted_roots');
+    }
     const verdict = await checkAttestationDocument(doc, {
       trustedRoots: roots,
       at: options.now ?? Date.now(),

@@ -82,3 +82,21 @@ describe('GET /attestation/quote (protocol §2)', () => {
     }
   });
 });
+
+describe('CryptoHelper.verifyAttestation input handling', () => {
+  it('a malformed root or quote gives a failed verdict, never a throw', async () => {
+    const q = {
+      quote: 'AAAA',
+      enclave_pubkey: 'AAAA',
+      signing_pubkey: 'AAAA',
+      image_hash: '00',
+      format: 'dev' as const,
+    };
+    const badRoot = await CryptoHelper.verifyAttestation(q, '00', { trustedRoots: ['not a pem'] });
+    assert.equal(badRoot.valid, false);
+    assert.equal(badRoot.checks[0]?.name, 'trusted_roots');
+    const badQuote = await CryptoHelper.verifyAttestation({ ...q, quote: '%%' }, '00');
+    assert.equal(badQuote.valid, false);
+    assert.equal(badQuote.checks[0]?.code, 'ERR_ATTESTATION_MALFORMED');
+  });
+});
