@@ -14,7 +14,7 @@ export class ConfigError extends CodedError<'ERR_CONFIG'> {
 export function loadConfig<T>(schema: object, env: NodeJS.ProcessEnv): Readonly<T> {
   try {
     // Copy only strings: env-schema coerces in place.
-    return Object.freeze(envSchema<T>({ schema, data: { ...env }, dotenv: false }));
+    return Object.freeze(envSchema<T>({ schema, data: { ...env }, env: false, dotenv: false }));
   } catch (e) {
     const errors =
       (e as { errors?: { instancePath?: string; params?: { missingProperty?: string } }[] })
