@@ -7,6 +7,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { CodedError } from '../common/errors.js';
+import type { LogStore } from '../store/log-store.js';
 import type { Store } from '../store/types.js';
 import type { ApiConfig } from './config.js';
 import type { EnclaveLink } from './enclave-link.js';
@@ -14,8 +15,10 @@ import { ApiError, isApiErrorCode, type ApiErrorCode } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
 import { attestationRoutes } from './routes/attestation.js';
 import { enclaveRoutes } from './routes/enclave.js';
-import { logRoutes } from './routes/logs.js';
+import { logRoutes } from './routes/log.js';
+import { sessionLogRoutes } from './routes/logs.js';
 import { opsRoutes } from './routes/ops.js';
+import type { TransparencyLog } from './transparency-log.js';
 
 export interface AppDeps {
   config: Pick<
@@ -28,6 +31,8 @@ export interface AppDeps {
     | 'TRUST_PROXY'
   >;
   store: Store;
+  logStore: Pick<LogStore, 'leafAt' | 'leavesOfAccount' | 'leavesOfSession' | 'nodes'>;
+  tlog: TransparencyLog;
   enclave: Pick<EnclaveLink, 'identity' | 'call'>;
   metrics: ApiMetrics;
   logger: Logger;
@@ -132,6 +137,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   attestationRoutes(app, deps);
   enclaveRoutes(app, deps);
+  sessionLogRoutes(app, deps);
   logRoutes(app, deps);
   opsRoutes(app, deps);
   return app;

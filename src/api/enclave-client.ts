@@ -14,7 +14,15 @@ import {
   type RpcResponseBody,
 } from '../wire/messages.js';
 
-export class EnclaveCallError extends CodedError<string> {}
+export class EnclaveCallError extends CodedError<string> {
+  constructor(
+    code: string,
+    message: string,
+    readonly detail?: Record<string, number>,
+  ) {
+    super(code, message);
+  }
+}
 
 interface Pending {
   resolve(v: unknown): void;
@@ -83,7 +91,7 @@ export function createEnclaveClient(opts: {
             pending.delete(res.id);
             clearTimeout(p.timer);
             if (res.ok) p.resolve(res.body);
-            else p.reject(new EnclaveCallError(res.error.code, res.error.message));
+            else p.reject(new EnclaveCallError(res.error.code, res.error.message, res.error.detail));
           }
         } catch {
           s.destroy(); // an unsynchronised stream cannot be trusted further

@@ -11,13 +11,16 @@ import { exitOnConfigError } from '../runtime/config.js';
 import { createLogger } from '../runtime/logger.js';
 import { openDb } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
+import { createLogStore } from '../store/log-store.js';
 import { createStore } from '../store/store.js';
+import { nodePlatform } from '../platform/node.js';
 import { buildApp } from './app.js';
 import { loadApiConfig, type ApiConfig } from './config.js';
 import { createEnclaveClient } from './enclave-client.js';
 import { createEnclaveLink } from './enclave-link.js';
 import { createMetrics } from './metrics.js';
 import { startSweeper } from './sweeper.js';
+import { createTransparencyLog } from './transparency-log.js';
 import { superviseEnclave } from './supervisor.js';
 
 /** Unix socket paths are limited to 107 bytes; fall back to a short per-data-dir path in tmp. */
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
   // PGlite (no DATABASE_URL) migrates inside openDb, then drops to the role for its single session.
   const db = await openDb({ databaseUrl: config.DATABASE_URL, dataDir, role: 'app_service' });
   const store = createStore(db);
+  const logStore = createLogStore(db);
   const metrics = createMetrics(() => store.countActiveSessions());
 
   const sock = resolve(config.ENCLAVE_SOCKET ?? socketPath(dataDir));
@@ -61,6 +65,7 @@ async function main(): Promise<void> {
       metrics.enclaveLatency.observe({ method, outcome }, seconds),
   });
   const enclave = createEnclaveLink(client, join(dataDir, 'enclave-keyring.sealed'));
+  const tlog = createTransparencyLog({ enclave, logStore, platform: nodePlatform });
   const supervisor = config.ENCLAVE_SPAWN
     ? superviseEnclave({
         bundle: resolve(dirname(fileURLToPath(import.meta.url)), '../enclave/main.js'),
@@ -101,6 +106,8 @@ async function main(): Promise<void> {
   const app = await buildApp({
     config,
     store,
+    logStore,
+    tlog,
     enclave,
     metrics,
     logger: log,

@@ -103,8 +103,16 @@ export const requestAggregatesSchema = {
   response: {
     200: {
       type: 'object',
-      required: ['aggregates_signed', 'logs_url'],
-      properties: { aggregates_signed: signedAggregates, logs_url: { type: 'string' } },
+      required: ['aggregates_signed', 'merkle_root', 'leaf_index', 'tree_size', 'inclusion_proof', 'checkpoint', 'logs_url'],
+      properties: {
+        aggregates_signed: signedAggregates,
+        merkle_root: { type: 'string' },
+        leaf_index: { type: 'integer' },
+        tree_size: { type: 'integer' },
+        inclusion_proof: { type: 'array', items: { type: 'string' } },
+        checkpoint: { type: 'string' },
+        logs_url: { type: 'string' },
+      },
     },
     ...errorResponses,
   },
@@ -141,14 +149,8 @@ export const sessionLogsSchema = {
       properties: {
         session_id: { type: 'string' },
         status: { type: 'string' },
-        entries: {
-          type: 'array',
-          items: {
-            type: 'object',
-            required: ['aggregates_signed'],
-            properties: { aggregates_signed: signedAggregates },
-          },
-        },
+        // Each entry is a log leaf with its inclusion proof (see routes/log.ts publicLeaf).
+        entries: { type: 'array', items: { type: 'object', additionalProperties: true } },
         events: {
           type: 'array',
           items: {

@@ -10,5 +10,16 @@ export type EnclaveCode =
   | 'SESSION_REVOKED'
   | 'ENCLAVE_NOT_READY'
   | 'INVALID_REQUEST'
+  | 'LOG_HEAD_INVALID'
+  | 'LOG_INCONSISTENT'
+  | 'LOG_CONSISTENCY_REQUIRED'
   | 'INTERNAL';
-export class EnclaveError extends CodedError<EnclaveCode> {}
+export class EnclaveError extends CodedError<EnclaveCode> {
+  constructor(
+    code: EnclaveCode,
+    message: string,
+    readonly detail?: Record<string, number>,
+  ) {
+    super(code, message);
+  }
+}

@@ -30,6 +30,9 @@ const PUBLIC_CODES = new Set([
   'SESSION_REVOKED',
   'ENCLAVE_NOT_READY',
   'INVALID_REQUEST',
+  'LOG_HEAD_INVALID',
+  'LOG_INCONSISTENT',
+  'LOG_CONSISTENCY_REQUIRED',
 ]);
 
 export function createRpcServer(opts: RpcServerOptions): net.Server {
@@ -79,7 +82,8 @@ export function createRpcServer(opts: RpcServerOptions): net.Server {
             (result) => send({ v: 1, id, ok: true, body: result }),
             (err: unknown) => {
               if (err instanceof CodedError && PUBLIC_CODES.has(err.code)) {
-                send({ v: 1, id, ok: false, error: { code: err.code, message: err.message } });
+                const detail = (err as { detail?: Record<string, number> }).detail;
+                send({ v: 1, id, ok: false, error: { code: err.code, message: err.message, ...(detail && { detail }) } });
               } else {
                 // Never forward a foreign error's message: it may quote a request URL or a header.
                 opts.log.error(

@@ -17,6 +17,7 @@ import { parseCredentials, type Credentials } from './credentials.js';
 import { EnclaveError } from './errors.js';
 import type { ExchangeFactory } from './exchanges.js';
 import { generateKeyRing, sealKeyRing, unsealKeyRing, type KeyRing } from './keyring.js';
+import { createLogSigner } from './log-signer.js';
 
 export interface Attester {
   format: 'dev' | 'aws-nitro';
@@ -47,6 +48,7 @@ export function createEnclaveService(deps: EnclaveDeps): {
   let ring: KeyRing | null = null;
   // In-flight computations, so `drop_session` can stop one before anything is signed.
   const inflight = new Map<string, AbortController>();
+  const logSigner = createLogSigner(platform);
 
   const requireRing = (): KeyRing => {
     if (!ring) throw new EnclaveError('ENCLAVE_NOT_READY', 'enclave key ring is not loaded');
@@ -200,6 +202,10 @@ export function createEnclaveService(deps: EnclaveDeps): {
       } finally {
         if (inflight.get(req.session_id) === abort) inflight.delete(req.session_id);
       }
+    },
+
+    async log_append(req) {
+      return logSigner.append(requireRing(), req);
     },
 
     async drop_session({ session_id }) {

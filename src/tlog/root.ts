@@ -5,6 +5,15 @@
 import type { Platform } from '../platform/types.js';
 import { leafHash, nodeHash } from './hash.js';
 
+/**
+ * Root-only builder: MTH of a stream of leaves. Use `CompactRange` (compact-range.ts) to also learn the
+ * completed nodes (for storage) or to resume from a saved frontier.
+ *
+ * @example
+ * const b = new MerkleRootBuilder(nodePlatform);
+ * for (const entry of entries) b.addLeaf(entry);
+ * b.root();
+ */
 export class MerkleRootBuilder {
   private readonly stack: Uint8Array[] = [];
   private size = 0;
@@ -15,6 +24,7 @@ export class MerkleRootBuilder {
     this.addLeafHash(leafHash(this.platform, leaf));
   }
 
+  /** Appends a leaf hash already computed as SHA-256(0x00 || leaf). */
   addLeafHash(hash: Uint8Array): void {
     let h = hash;
     // Merge completed perfect subtrees: one merge per trailing 1-bit of the old size.

@@ -51,6 +51,27 @@ export interface RpcMethods {
     { signed: SignedAggregates },
   ];
   drop_session: [{ session_id: string }, { dropped: boolean }];
+  /**
+   * Extends the transparency log by `entry` (or, with no entry, signs the current head). `prev` is
+   * the host's stored head: its signed checkpoint and the frontier hashes (perfect subtrees, left to
+   * right). The enclave checks both against what it signed before; when it last signed a smaller
+   * tree it answers LOG_CONSISTENCY_REQUIRED and the host retries with a consistency proof.
+   */
+  log_append: [
+    {
+      prev: { checkpoint: string | null; frontier: string[] };
+      consistency: { from_size: number; proof: string[] } | null;
+      entry: SignedAggregates | null;
+    },
+    { leaf_index: number | null; leaf_hash: string | null; nodes: WireNode[]; size: number; root: string; checkpoint: string },
+  ];
+}
+
+/** A perfect-subtree hash: leaves [index·2^level, (index+1)·2^level). */
+export interface WireNode {
+  level: number;
+  index: number;
+  hash: string;
 }
 export type RpcMethod = keyof RpcMethods;
 export type RpcRequestBody<M extends RpcMethod> = RpcMethods[M][0];
@@ -65,17 +86,22 @@ export interface RpcRequest {
 export interface RpcError {
   code: string;
   message: string;
+  /** Machine-readable numbers the caller needs to act on the error (e.g. LOG_CONSISTENCY_REQUIRED's from_size). */
+  detail?: Record<string, number>;
 }
 export type RpcResponse =
   { v: 1; id: number; ok: true; body: unknown } | { v: 1; id: number; ok: false; error: RpcError };
 
-const METHODS: readonly RpcMethod[] = [
-  'init',
-  'attest',
-  'open_envelope',
-  'compute_aggregates',
-  'drop_session',
-];
+// A record keyed by every method, so adding a method to RpcMethods without listing it fails to compile.
+const METHOD_SET: Record<RpcMethod, true> = {
+  init: true,
+  attest: true,
+  open_envelope: true,
+  compute_aggregates: true,
+  drop_session: true,
+  log_append: true,
+};
+const METHODS = Object.keys(METHOD_SET) as RpcMethod[];
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 const KEY_ID = /^[0-9a-f]{16}$/;
@@ -101,6 +127,25 @@ function str(o: Record<string, unknown>, key: string, re: RegExp, max: number): 
 }
 function nullable(o: Record<string, unknown>, key: string, re: RegExp, max: number): string | null {
   return o[key] === null ? null : str(o, key, re, max);
+}
+
+const NOTE = /^[\x20-\x7e\n\u2014]*$/;
+function hashList(v: unknown): string[] {
+  if (!Array.isArray(v) || v.length > 64) bad('hash list');
+  return v.map((h) => {
+    if (typeof h !== 'string' || h.length !== 44 || !B64.test(h)) bad('hash');
+    return h;
+  });
+}
+function size(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) bad('size');
+  return v;
+}
+function signedEntry(v: unknown): SignedAggregates {
+  if (!isObject(v)) bad('entry');
+  exactKeys(v, ['payload', 'signature'], 'entry');
+  if (!isObject(v['payload'])) bad('payload');
+  return { payload: v['payload'] as SignedAggregates['payload'], signature: str(v, 'signature', B64, 88) };
 }
 
 function envelope(v: unknown): WireEnvelope {
@@ -148,6 +193,20 @@ export function validateRequestBody<M extends RpcMethod>(
         from: nullable(body, 'from', TIME, 24),
         to: nullable(body, 'to', TIME, 24),
       } as RpcRequestBody<M>;
+    case 'log_append': {
+      exactKeys(body, ['prev', 'consistency', 'entry'], 'log_append');
+      const prev = body['prev'];
+      if (!isObject(prev)) bad('prev');
+      exactKeys(prev, ['checkpoint', 'frontier'], 'prev');
+      const c = body['consistency'];
+      if (c !== null && !isObject(c)) bad('consistency');
+      if (c !== null) exactKeys(c, ['from_size', 'proof'], 'consistency');
+      return {
+        prev: { checkpoint: nullable(prev, 'checkpoint', NOTE, 8192), frontier: hashList(prev['frontier']) },
+        consistency: c === null ? null : { from_size: size(c['from_size']), proof: hashList(c['proof']) },
+        entry: body['entry'] === null ? null : signedEntry(body['entry']),
+      } as RpcRequestBody<M>;
+    }
     case 'drop_session':
       exactKeys(body, ['session_id'], 'drop_session');
       return { session_id: str(body, 'session_id', SESSION_ID, 43) } as RpcRequestBody<M>;
@@ -187,7 +246,9 @@ export function decodeResponse(frame: Uint8Array): RpcResponse {
     typeof e['message'] !== 'string'
   )
     bad('response');
-  return { v: 1, id, ok: false, error: { code: e['code'], message: e['message'] } };
+  const d = e['detail'];
+  if (d !== undefined && (!isObject(d) || !Object.values(d).every((x) => typeof x === 'number' && Number.isFinite(x)))) bad('detail');
+  return { v: 1, id, ok: false, error: { code: e['code'], message: e['message'], ...(d !== undefined && { detail: d as Record<string, number> }) } };
 }
 
 export function encodeMessage(msg: RpcRequest | RpcResponse): Uint8Array {

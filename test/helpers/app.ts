@@ -9,6 +9,9 @@ import { buildApp, type AppDeps } from '../../src/api/app.js';
 import { createEnclaveClient } from '../../src/api/enclave-client.js';
 import { createEnclaveLink, type EnclaveLink } from '../../src/api/enclave-link.js';
 import { createMetrics } from '../../src/api/metrics.js';
+import { createTransparencyLog } from '../../src/api/transparency-log.js';
+import { nodePlatform } from '../../src/platform/node.js';
+import { createLogStore } from '../../src/store/log-store.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { openTestDb, type TestDb } from './db.js';
 import { startEnclaveProcess, type EnclaveProcess } from './enclave-process.js';
@@ -43,7 +46,10 @@ export async function startTestApp(
     },
   });
   const clock: { now: number | null } = { now: null };
+  const logStore = createLogStore(db.appDb);
   const app = await buildApp({
+    logStore,
+    tlog: createTransparencyLog({ enclave: link, logStore, platform: nodePlatform }),
     config: {
       MAX_TTL_SECONDS: 604800,
       RATE_LIMIT_MAX: 10_000,

@@ -29,6 +29,8 @@ const scratchDir = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 export interface TestDb {
   db: Db;
   store: Store;
+  /** The same database as `db`, every statement run as app_service (what the host uses). */
+  appDb: Db;
   dataDir: string;
   kind: Db['kind'];
   /** URL of the fresh database (postgres runs only). */
@@ -48,6 +50,11 @@ function ensureTemplate(): void {
     stdio: ['ignore', 'ignore', 'inherit'], // a failed build explains itself on stderr
   });
   templateReady = true;
+}
+
+function asAppService(db: Db): { appDb: Db; store: Store } {
+  const appDb = asRole(db, 'app_service');
+  return { appDb, store: createStore(appDb) };
 }
 
 /** Runs every statement of `db` as `role`, inside a transaction with SET LOCAL ROLE. */
@@ -96,7 +103,7 @@ async function openPgliteTestDb(): Promise<TestDb> {
   await migrate(db); // no-op; fails loudly if the template were stale
   return {
     db,
-    store: createStore(asRole(db, 'app_service')),
+    ...asAppService(db),
     dataDir,
     kind: db.kind,
     databaseUrl: undefined,
@@ -130,7 +137,7 @@ async function openPostgresTestDb(adminUrl: string): Promise<TestDb> {
   await migrate(db);
   return {
     db,
-    store: createStore(asRole(db, 'app_service')),
+    ...asAppService(db),
     dataDir,
     kind: db.kind,
     databaseUrl,

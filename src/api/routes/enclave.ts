@@ -129,8 +129,16 @@ export function enclaveRoutes(app: FastifyInstance, deps: AppDeps): void {
         },
         config.REQUEST_TIMEOUT_MS,
       );
-      await persistAggregate(deps, session_id, signed);
-      return { aggregates_signed: signed, logs_url: `/api/logs/${session_id}` };
+      const proof = await persistAggregate(deps, session_id, signed);
+      return {
+        aggregates_signed: signed,
+        merkle_root: proof.merkle_root,
+        leaf_index: proof.leaf_index,
+        tree_size: proof.tree_size,
+        inclusion_proof: proof.inclusion_proof,
+        checkpoint: proof.checkpoint,
+        logs_url: `/api/logs/${session_id}`,
+      };
     },
   );
 
@@ -156,33 +164,18 @@ export function enclaveRoutes(app: FastifyInstance, deps: AppDeps): void {
   );
 }
 
-async function persistAggregate(
-  deps: AppDeps,
-  sessionId: string,
-  signed: SignedAggregates,
-): Promise<void> {
+async function persistAggregate(deps: AppDeps, sessionId: string, signed: SignedAggregates) {
   const p = signed.payload;
+  const computedAt = new Date(typeof p['computed_at'] === 'string' ? (parseTime(p['computed_at']) ?? deps.now()) : deps.now());
   try {
-    // The store locks the session row: a revoke or expiry that raced this computation wins.
-    await deps.store.saveAggregate({
-      sessionId,
-      payloadJson: jcs(p),
-      signature: signed.signature,
-      account: p.account,
-      computedAt: new Date(
-        typeof p['computed_at'] === 'string'
-          ? (parseTime(p['computed_at']) ?? deps.now())
-          : deps.now(),
-      ),
-    });
+    // One sequenced transaction: the session row is share-locked first, so a revoke or expiry that
+    // raced the computation wins and nothing is logged or stored.
+    const proof = await deps.tlog.append(sessionId, signed, computedAt, jcs(p));
+    await deps.store.logOp({ sessionId, event: 'aggregates_computed', detail: { trades: p['trades'] ?? null, leaf_index: proof.leaf_index } });
+    return proof;
   } catch (e) {
     if ((e as { code?: string }).code !== 'STORE_SESSION_INACTIVE') throw e;
     const s = await deps.store.getSession(sessionId);
     throw new ApiError(s?.status === 'expired' ? 'SESSION_EXPIRED' : 'SESSION_REVOKED');
   }
-  await deps.store.logOp({
-    sessionId,
-    event: 'aggregates_computed',
-    detail: { trades: p['trades'] ?? null, from: p['from'] ?? null, to: p['to'] ?? null },
-  });
 }
