@@ -91,7 +91,8 @@ export function createEnclaveClient(opts: {
             pending.delete(res.id);
             clearTimeout(p.timer);
             if (res.ok) p.resolve(res.body);
-            else p.reject(new EnclaveCallError(res.error.code, res.error.message, res.error.detail));
+            else
+              p.reject(new EnclaveCallError(res.error.code, res.error.message, res.error.detail));
           }
         } catch {
           s.destroy(); // an unsynchronised stream cannot be trusted further

@@ -103,7 +103,15 @@ export const requestAggregatesSchema = {
   response: {
     200: {
       type: 'object',
-      required: ['aggregates_signed', 'merkle_root', 'leaf_index', 'tree_size', 'inclusion_proof', 'checkpoint', 'logs_url'],
+      required: [
+        'aggregates_signed',
+        'merkle_root',
+        'leaf_index',
+        'tree_size',
+        'inclusion_proof',
+        'checkpoint',
+        'logs_url',
+      ],
       properties: {
         aggregates_signed: signedAggregates,
         merkle_root: { type: 'string' },

@@ -12,6 +12,7 @@ import {
   type AttestationCheckResult,
 } from '../client/crypto-helper.js';
 import { nodePlatform } from '../platform/node.js';
+import { logCommand, verifyCommand } from './log-commands.js';
 import { promptHidden } from './prompt.js';
 
 const USAGE = `perf-aggregator <command> [options]
@@ -21,6 +22,12 @@ const USAGE = `perf-aggregator <command> [options]
                                       PERF_API_PASSPHRASE from the environment, or a hidden prompt)
   aggregates <session_id> [--out F] [--from T] [--to T]   request signed aggregates and save them
   revoke <session_id>                 revoke a session and purge its data
+  verify <result.json> [--attestation quote.json] [--root PEM]   verify a saved result offline
+  log verify-inclusion --leaf-hash H --index N --size M --root R --proof H1,H2…
+  log verify-consistency --size1 N --size2 M --root1 R1 --root2 R2 --proof H1,H2…
+  log verify-checkpoint FILE --vkey <C2SP verifier key>
+  log consistency --from N --to M     audit the server's log between two sizes
+  log vkey                            print the log's C2SP verifier key (from the quote)
 
 common options:
   --url URL              service base URL (default http://localhost:3000)
@@ -55,6 +62,9 @@ async function attest(
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Offline and log commands take their own flags.
+  if (argv[0] === 'verify') return verifyCommand(argv.slice(1), out);
+  if (argv[0] === 'log') return logCommand(argv.slice(1), out);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

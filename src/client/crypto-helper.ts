@@ -17,7 +17,12 @@ import { verifySignedJson, type SignedJson } from '../crypto/signed-json.js';
 import type { Platform } from '../platform/types.js';
 import { webPlatform } from '../platform/web.js';
 import { ApiClient } from './api-client.js';
-import { verifyAggregatesResponse, type AggregatesResponseV1, type AggregatesVerdict, type VerifyAggregatesOptions } from './verify-aggregates.js';
+import {
+  verifyAggregatesResponse,
+  type AggregatesResponseV1,
+  type AggregatesVerdict,
+  type VerifyAggregatesOptions,
+} from './verify-aggregates.js';
 
 export interface Attestation {
   quote: string;
@@ -155,8 +160,13 @@ export const CryptoHelper = {
    * Verifies a whole `request_aggregates` response: attestation, key binding, signature, image hash,
    * inclusion proof and checkpoint, each named in the verdict.
    */
-  verifyAggregates(response: AggregatesResponseV1, options: VerifyAggregatesOptions): Promise<AggregatesVerdict> {
-    return verifyAggregatesResponse(response, options, (a, e, o) => CryptoHelper.verifyAttestation(a, e, o));
+  verifyAggregates(
+    response: AggregatesResponseV1,
+    options: VerifyAggregatesOptions,
+  ): Promise<AggregatesVerdict> {
+    return verifyAggregatesResponse(response, options, (a, e, o) =>
+      CryptoHelper.verifyAttestation(a, e, o),
+    );
   },
 
   /** Checks the Ed25519 signature over JCS(payload) with the attested signing key. Returns false, never throws. */

@@ -19,7 +19,11 @@ import { openCheckpoint } from '../tlog/checkpoint.js';
 import { leafHash } from '../tlog/hash.js';
 import { noteKeyId } from '../tlog/note-key.js';
 import { verifyInclusion } from '../tlog/verify.js';
-import type { Attestation, AttestationCheckResult, VerifyAttestationOptions } from './crypto-helper.js';
+import type {
+  Attestation,
+  AttestationCheckResult,
+  VerifyAttestationOptions,
+} from './crypto-helper.js';
 
 export interface AggregatesResponseV1 {
   aggregates_signed: { signature: string; payload: Record<string, unknown> };
@@ -50,7 +54,11 @@ export function logOriginFor(platform: Platform, signingPubkey: Uint8Array): str
 export async function verifyAggregatesResponse(
   response: AggregatesResponseV1,
   options: VerifyAggregatesOptions,
-  verifyAttestation: (a: Attestation, expected: string, o: VerifyAttestationOptions) => Promise<AttestationCheckResult>,
+  verifyAttestation: (
+    a: Attestation,
+    expected: string,
+    o: VerifyAttestationOptions,
+  ) => Promise<AttestationCheckResult>,
 ): Promise<AggregatesVerdict> {
   const platform = options.platform ?? webPlatform;
   const checks: AggregatesVerdict['checks'] = [];
@@ -58,11 +66,12 @@ export async function verifyAggregatesResponse(
     checks.push(ok ? { name, ok } : { name, ok, code });
     return ok;
   };
-  const { attestation, expectedImageHash, platform: _p, ...attOptions } = options;
+  const { attestation, expectedImageHash, platform: _platform, ...attOptions } = options;
   // A saved result is verified later than it was made: by default the attestation is checked at
   // the time the result says it was computed, and freshness is not required.
   const computedAt = response.aggregates_signed?.payload?.['computed_at'];
-  const at = attOptions.now ?? (typeof computedAt === 'string' ? parseTime(computedAt) : null) ?? undefined;
+  const at =
+    attOptions.now ?? (typeof computedAt === 'string' ? parseTime(computedAt) : null) ?? undefined;
   const att = await verifyAttestation(attestation, expectedImageHash, {
     ...attOptions,
     ...(at !== undefined && { now: at }),
@@ -76,18 +85,39 @@ export async function verifyAggregatesResponse(
     signingKey = fromBase64(attestation.signing_pubkey);
     const p = response.aggregates_signed.payload;
     check('key_binding', p['key_id'] === keyId(platform, signingKey), 'ERR_KEY_BINDING');
-    check('signature', verifySignedJson(platform, signingKey, response.aggregates_signed), 'ERR_SIGNATURE');
-    check('image_hash', typeof p['image_hash'] === 'string' && p['image_hash'] === expectedImageHash.toLowerCase(), 'ERR_IMAGE_HASH');
-    leaf = leafHash(platform, jcsBytes({ payload: p, signature: response.aggregates_signed.signature }));
+    check(
+      'signature',
+      verifySignedJson(platform, signingKey, response.aggregates_signed),
+      'ERR_SIGNATURE',
+    );
+    check(
+      'image_hash',
+      typeof p['image_hash'] === 'string' && p['image_hash'] === expectedImageHash.toLowerCase(),
+      'ERR_IMAGE_HASH',
+    );
+    leaf = leafHash(
+      platform,
+      jcsBytes({ payload: p, signature: response.aggregates_signed.signature }),
+    );
     const root = fromHex(response.merkle_root);
     const proof = response.inclusion_proof.map(fromHex);
-    check('inclusion', verifyInclusion(platform, leaf, response.leaf_index, response.tree_size, proof, root), 'ERR_TLOG_PROOF');
+    check(
+      'inclusion',
+      verifyInclusion(platform, leaf, response.leaf_index, response.tree_size, proof, root),
+      'ERR_TLOG_PROOF',
+    );
     const origin = logOriginFor(platform, signingKey);
     let cpOk = false;
     try {
-      const verifier = { name: origin, keyId: noteKeyId(platform, origin, signingKey), publicKey: signingKey };
+      const verifier = {
+        name: origin,
+        keyId: noteKeyId(platform, origin, signingKey),
+        publicKey: signingKey,
+      };
       const { checkpoint } = openCheckpoint(platform, response.checkpoint, [verifier], origin);
-      cpOk = checkpoint.size === response.tree_size && toHex(checkpoint.rootHash) === response.merkle_root;
+      cpOk =
+        checkpoint.size === response.tree_size &&
+        toHex(checkpoint.rootHash) === response.merkle_root;
     } catch {
       cpOk = false;
     }

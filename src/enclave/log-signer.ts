@@ -39,13 +39,20 @@ export function createLogSigner(platform: Platform) {
       let size = 0;
       let root = emptyRoot(platform);
       if (req.prev.checkpoint !== null) {
-        const verifier = { name: origin, keyId: noteKeyId(platform, origin, ring.signing.publicKey), publicKey: ring.signing.publicKey };
+        const verifier = {
+          name: origin,
+          keyId: noteKeyId(platform, origin, ring.signing.publicKey),
+          publicKey: ring.signing.publicKey,
+        };
         try {
           const { checkpoint } = openCheckpoint(platform, req.prev.checkpoint, [verifier], origin);
           size = checkpoint.size;
           root = checkpoint.rootHash;
         } catch {
-          return fail('LOG_HEAD_INVALID', 'stored checkpoint is not a checkpoint of this log signed by this enclave');
+          return fail(
+            'LOG_HEAD_INVALID',
+            'stored checkpoint is not a checkpoint of this log signed by this enclave',
+          );
         }
       }
       let range: CompactRange;
@@ -54,18 +61,24 @@ export function createLogSigner(platform: Platform) {
       } catch {
         return fail('LOG_HEAD_INVALID', 'stored frontier does not match the checkpoint');
       }
-      if (!bytesEqual(range.root(platform), root)) fail('LOG_HEAD_INVALID', 'stored frontier does not match the checkpoint');
+      if (!bytesEqual(range.root(platform), root))
+        fail('LOG_HEAD_INVALID', 'stored frontier does not match the checkpoint');
 
       if (last !== null) {
         if (size < last.size) fail('LOG_INCONSISTENT', 'the log was rolled back');
-        if (size === last.size && !bytesEqual(root, last.root)) fail('LOG_INCONSISTENT', 'the log was forked');
+        if (size === last.size && !bytesEqual(root, last.root))
+          fail('LOG_INCONSISTENT', 'the log was forked');
         // Every tree extends the empty one; past that, the host must prove the extension.
         if (size > last.size && last.size > 0) {
           const c = req.consistency;
           if (c === null || c.from_size !== last.size) {
-            throw new EnclaveError('LOG_CONSISTENCY_REQUIRED', 'a consistency proof is required', { from_size: last.size });
+            throw new EnclaveError('LOG_CONSISTENCY_REQUIRED', 'a consistency proof is required', {
+              from_size: last.size,
+            });
           }
-          if (!verifyConsistency(platform, last.size, size, c.proof.map(fromBase64), last.root, root)) {
+          if (
+            !verifyConsistency(platform, last.size, size, c.proof.map(fromBase64), last.root, root)
+          ) {
             fail('LOG_INCONSISTENT', 'the stored log is not an extension of the last signed head');
           }
         }
@@ -76,14 +89,22 @@ export function createLogSigner(platform: Platform) {
       let nodes: { level: number; index: number; hash: Uint8Array }[] = [];
       if (req.entry !== null) {
         // Only results this enclave signed enter its log.
-        if (!verifySignedJson(platform, ring.signing.publicKey, req.entry)) fail('LOG_HEAD_INVALID', 'entry is not signed by this enclave');
-        leaf = leafHash(platform, jcsBytes({ payload: req.entry.payload, signature: req.entry.signature }));
+        if (!verifySignedJson(platform, ring.signing.publicKey, req.entry))
+          fail('LOG_HEAD_INVALID', 'entry is not signed by this enclave');
+        leaf = leafHash(
+          platform,
+          jcsBytes({ payload: req.entry.payload, signature: req.entry.signature }),
+        );
         leafIndex = range.size;
         nodes = range.append(platform, leaf).newNodes;
         size = range.size;
         root = range.root(platform);
       }
-      const checkpoint = signNote(platform, formatCheckpoint({ origin, size, rootHash: root, extensions: [] }), { name: origin, privateKey: ring.signing.privateKey });
+      const checkpoint = signNote(
+        platform,
+        formatCheckpoint({ origin, size, rootHash: root, extensions: [] }),
+        { name: origin, privateKey: ring.signing.privateKey },
+      );
       last = { size, root };
       return {
         leaf_index: leafIndex,

@@ -83,7 +83,12 @@ export function createRpcServer(opts: RpcServerOptions): net.Server {
             (err: unknown) => {
               if (err instanceof CodedError && PUBLIC_CODES.has(err.code)) {
                 const detail = (err as { detail?: Record<string, number> }).detail;
-                send({ v: 1, id, ok: false, error: { code: err.code, message: err.message, ...(detail && { detail }) } });
+                send({
+                  v: 1,
+                  id,
+                  ok: false,
+                  error: { code: err.code, message: err.message, ...(detail && { detail }) },
+                });
               } else {
                 // Never forward a foreign error's message: it may quote a request URL or a header.
                 opts.log.error(

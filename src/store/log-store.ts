@@ -123,29 +123,40 @@ export function createLogStore(db: Db): LogStore {
             if (live.length === 0) throw new StoreError('STORE_SESSION_INACTIVE');
           },
           async initHead(h) {
-            await q.query('INSERT INTO log_head (tree_size, root, checkpoint) VALUES ($1, $2, $3)', [h.size, h.root, h.checkpoint]);
+            await q.query(
+              'INSERT INTO log_head (tree_size, root, checkpoint) VALUES ($1, $2, $3)',
+              [h.size, h.root, h.checkpoint],
+            );
           },
           async append(a) {
-            await q.query('UPDATE log_head SET tree_size = $1, root = $2, checkpoint = $3, updated_at = now() WHERE singleton', [
-              a.head.size,
-              a.head.root,
-              a.head.checkpoint,
-            ]);
-            await q.query('INSERT INTO merkle_logs (leaf_index, leaf_hash, session_id, account) VALUES ($1, $2, $3, $4)', [
-              a.leaf.index,
-              a.leaf.hash,
-              a.leaf.sessionId,
-              a.leaf.account,
-            ]);
+            await q.query(
+              'UPDATE log_head SET tree_size = $1, root = $2, checkpoint = $3, updated_at = now() WHERE singleton',
+              [a.head.size, a.head.root, a.head.checkpoint],
+            );
+            await q.query(
+              'INSERT INTO merkle_logs (leaf_index, leaf_hash, session_id, account) VALUES ($1, $2, $3, $4)',
+              [a.leaf.index, a.leaf.hash, a.leaf.sessionId, a.leaf.account],
+            );
             await q.query(
               `INSERT INTO merkle_nodes (level, idx, hash)
                SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`,
-              [a.nodes.map((n) => n.level), a.nodes.map((n) => n.index), a.nodes.map((n) => n.hash)],
+              [
+                a.nodes.map((n) => n.level),
+                a.nodes.map((n) => n.index),
+                a.nodes.map((n) => n.hash),
+              ],
             );
             await q.query(
               `INSERT INTO aggregates (session_id, payload, signature, account, computed_at, leaf_index)
                VALUES ($1, $2, $3, $4, $5, $6)`,
-              [a.leaf.sessionId, a.aggregate.payloadJson, a.aggregate.signature, a.leaf.account, a.aggregate.computedAt, a.leaf.index],
+              [
+                a.leaf.sessionId,
+                a.aggregate.payloadJson,
+                a.aggregate.signature,
+                a.leaf.account,
+                a.aggregate.computedAt,
+                a.leaf.index,
+              ],
             );
           },
         });
@@ -158,11 +169,19 @@ export function createLogStore(db: Db): LogStore {
     },
 
     async leavesOfAccount(account) {
-      return (await db.query<LeafRecord>(`${LEAF_SELECT} WHERE m.account = $1 ORDER BY m.leaf_index`, [account])).map(toLeaf);
+      return (
+        await db.query<LeafRecord>(`${LEAF_SELECT} WHERE m.account = $1 ORDER BY m.leaf_index`, [
+          account,
+        ])
+      ).map(toLeaf);
     },
 
     async leavesOfSession(sessionId) {
-      return (await db.query<LeafRecord>(`${LEAF_SELECT} WHERE m.session_id = $1 ORDER BY m.leaf_index`, [sessionId])).map(toLeaf);
+      return (
+        await db.query<LeafRecord>(`${LEAF_SELECT} WHERE m.session_id = $1 ORDER BY m.leaf_index`, [
+          sessionId,
+        ])
+      ).map(toLeaf);
     },
   };
 }

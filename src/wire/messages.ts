@@ -63,7 +63,14 @@ export interface RpcMethods {
       consistency: { from_size: number; proof: string[] } | null;
       entry: SignedAggregates | null;
     },
-    { leaf_index: number | null; leaf_hash: string | null; nodes: WireNode[]; size: number; root: string; checkpoint: string },
+    {
+      leaf_index: number | null;
+      leaf_hash: string | null;
+      nodes: WireNode[];
+      size: number;
+      root: string;
+      checkpoint: string;
+    },
   ];
 }
 
@@ -145,7 +152,10 @@ function signedEntry(v: unknown): SignedAggregates {
   if (!isObject(v)) bad('entry');
   exactKeys(v, ['payload', 'signature'], 'entry');
   if (!isObject(v['payload'])) bad('payload');
-  return { payload: v['payload'] as SignedAggregates['payload'], signature: str(v, 'signature', B64, 88) };
+  return {
+    payload: v['payload'] as SignedAggregates['payload'],
+    signature: str(v, 'signature', B64, 88),
+  };
 }
 
 function envelope(v: unknown): WireEnvelope {
@@ -202,8 +212,12 @@ export function validateRequestBody<M extends RpcMethod>(
       if (c !== null && !isObject(c)) bad('consistency');
       if (c !== null) exactKeys(c, ['from_size', 'proof'], 'consistency');
       return {
-        prev: { checkpoint: nullable(prev, 'checkpoint', NOTE, 8192), frontier: hashList(prev['frontier']) },
-        consistency: c === null ? null : { from_size: size(c['from_size']), proof: hashList(c['proof']) },
+        prev: {
+          checkpoint: nullable(prev, 'checkpoint', NOTE, 8192),
+          frontier: hashList(prev['frontier']),
+        },
+        consistency:
+          c === null ? null : { from_size: size(c['from_size']), proof: hashList(c['proof']) },
         entry: body['entry'] === null ? null : signedEntry(body['entry']),
       } as RpcRequestBody<M>;
     }
@@ -247,8 +261,21 @@ export function decodeResponse(frame: Uint8Array): RpcResponse {
   )
     bad('response');
   const d = e['detail'];
-  if (d !== undefined && (!isObject(d) || !Object.values(d).every((x) => typeof x === 'number' && Number.isFinite(x)))) bad('detail');
-  return { v: 1, id, ok: false, error: { code: e['code'], message: e['message'], ...(d !== undefined && { detail: d as Record<string, number> }) } };
+  if (
+    d !== undefined &&
+    (!isObject(d) || !Object.values(d).every((x) => typeof x === 'number' && Number.isFinite(x)))
+  )
+    bad('detail');
+  return {
+    v: 1,
+    id,
+    ok: false,
+    error: {
+      code: e['code'],
+      message: e['message'],
+      ...(d !== undefined && { detail: d as Record<string, number> }),
+    },
+  };
 }
 
 export function encodeMessage(msg: RpcRequest | RpcResponse): Uint8Array {

@@ -1,7 +1,7 @@
 /** The `perf-aggregator` CLI against a real host and simulator: verdicts, exit codes, files. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -125,6 +125,80 @@ describe('perf-aggregator CLI', { timeout: 120_000 }, () => {
       ),
       true,
     );
+
+    // Offline verification of the saved result, and of a tampered copy.
+    const rootPem = join(work, 'data', 'dev-root', 'root.pem');
+    const verified = await cli(['verify', out, '--root', rootPem]);
+    assert.equal(verified.code, 0, JSON.stringify(verified.json));
+    assert.equal(verified.json['valid'], true);
+    const tampered = join(work, 'tampered.json');
+    writeFileSync(
+      tampered,
+      JSON.stringify({
+        ...saved,
+        aggregates_signed: {
+          ...saved.aggregates_signed,
+          payload: { ...saved.aggregates_signed.payload, pnl: 1e12 },
+        },
+      }),
+    );
+    const bad = await cli(['verify', tampered, '--root', rootPem]);
+    assert.equal(bad.code, 1);
+    assert.deepEqual(
+      (bad.json['checks'] as { name: string; ok: boolean }[])
+        .filter((c) => !c.ok)
+        .map((c) => c.name),
+      ['signature', 'inclusion'],
+    );
+
+    // The log commands other tools script against.
+    const incl = await cli([
+      'log',
+      'verify-inclusion',
+      '--leaf-hash',
+      verified.json['leaf_hash'] as string,
+      '--index',
+      String(saved.leaf_index),
+      '--size',
+      String(saved.tree_size),
+      '--root',
+      saved.merkle_root,
+      '--proof',
+      saved.inclusion_proof.join(','),
+    ]);
+    assert.equal(incl.code, 0, JSON.stringify(incl.json));
+    const wrongIndex = await cli([
+      'log',
+      'verify-inclusion',
+      '--leaf-hash',
+      verified.json['leaf_hash'] as string,
+      '--index',
+      String(saved.leaf_index + 1),
+      '--size',
+      String(saved.tree_size + 1),
+      '--root',
+      saved.merkle_root,
+      '--proof',
+      saved.inclusion_proof.join(','),
+    ]);
+    assert.equal(wrongIndex.code, 1);
+    const vkey = (await cli(['log', 'vkey', '--url', url])).json['vkey'] as string;
+    const cpFile = join(work, 'checkpoint.txt');
+    writeFileSync(cpFile, saved.checkpoint);
+    assert.equal((await cli(['log', 'verify-checkpoint', cpFile, '--vkey', vkey])).code, 0);
+    const otherKey = vkey.replace(/\+[0-9a-f]{8}\+/, '+00000000+');
+    assert.equal((await cli(['log', 'verify-checkpoint', cpFile, '--vkey', otherKey])).code, 1);
+    const audit = await cli([
+      'log',
+      'consistency',
+      '--from',
+      '1',
+      '--to',
+      String(saved.tree_size),
+      '--url',
+      url,
+    ]);
+    assert.equal(audit.code, 0, JSON.stringify(audit.json));
 
     assert.equal((await cli(['revoke', sid, '--url', url])).code, 0);
     const again = await cli(['revoke', sid, '--url', url]);

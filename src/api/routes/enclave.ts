@@ -166,12 +166,18 @@ export function enclaveRoutes(app: FastifyInstance, deps: AppDeps): void {
 
 async function persistAggregate(deps: AppDeps, sessionId: string, signed: SignedAggregates) {
   const p = signed.payload;
-  const computedAt = new Date(typeof p['computed_at'] === 'string' ? (parseTime(p['computed_at']) ?? deps.now()) : deps.now());
+  const computedAt = new Date(
+    typeof p['computed_at'] === 'string' ? (parseTime(p['computed_at']) ?? deps.now()) : deps.now(),
+  );
   try {
     // One sequenced transaction: the session row is share-locked first, so a revoke or expiry that
     // raced the computation wins and nothing is logged or stored.
     const proof = await deps.tlog.append(sessionId, signed, computedAt, jcs(p));
-    await deps.store.logOp({ sessionId, event: 'aggregates_computed', detail: { trades: p['trades'] ?? null, leaf_index: proof.leaf_index } });
+    await deps.store.logOp({
+      sessionId,
+      event: 'aggregates_computed',
+      detail: { trades: p['trades'] ?? null, leaf_index: proof.leaf_index },
+    });
     return proof;
   } catch (e) {
     if ((e as { code?: string }).code !== 'STORE_SESSION_INACTIVE') throw e;

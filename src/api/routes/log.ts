@@ -21,7 +21,9 @@ export function publicLeaf(l: AccountLeaf) {
     leaf_hash: toHex(l.leafHash),
     status: live ? 'live' : 'revoked',
     logged_at: formatTime(l.loggedAt.getTime()),
-    aggregates_signed: live ? { signature: l.signature, payload: JSON.parse(l.payloadJson!) as object } : null,
+    aggregates_signed: live
+      ? { signature: l.signature, payload: JSON.parse(l.payloadJson!) as object }
+      : null,
   };
 }
 
@@ -30,34 +32,76 @@ export function logRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get('/api/log/checkpoint', async (_req, reply) => {
     const head = (await tlog.head()) ?? (await tlog.ensureHead());
-    return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(head.checkpoint);
+    return reply
+      .type('text/plain; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .send(head.checkpoint);
   });
 
   app.get<{ Querystring: { leaf_index: string; tree_size?: string } }>(
     '/api/log/proof/inclusion',
-    { schema: { querystring: { type: 'object', additionalProperties: false, required: ['leaf_index'], properties: { leaf_index: index, tree_size: index } } } },
-    async (req) => tlog.proveInclusion(Number(req.query.leaf_index), req.query.tree_size === undefined ? undefined : Number(req.query.tree_size)),
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['leaf_index'],
+          properties: { leaf_index: index, tree_size: index },
+        },
+      },
+    },
+    async (req) =>
+      tlog.proveInclusion(
+        Number(req.query.leaf_index),
+        req.query.tree_size === undefined ? undefined : Number(req.query.tree_size),
+      ),
   );
 
   app.get<{ Querystring: { from: string; to: string } }>(
     '/api/log/proof/consistency',
-    { schema: { querystring: { type: 'object', additionalProperties: false, required: ['from', 'to'], properties: { from: index, to: index } } } },
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['from', 'to'],
+          properties: { from: index, to: index },
+        },
+      },
+    },
     async (req) => tlog.proveConsistency(Number(req.query.from), Number(req.query.to)),
   );
 
   app.get<{ Params: { account: string } }>(
     '/api/log/accounts/:account',
-    { schema: { params: { type: 'object', required: ['account'], properties: { account: { type: 'string', pattern: '^[0-9a-f]{64}$' } } } } },
+    {
+      schema: {
+        params: {
+          type: 'object',
+          required: ['account'],
+          properties: { account: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+        },
+      },
+    },
     async (req) => {
       const head = await tlog.head();
       const leaves = await logStore.leavesOfAccount(req.params.account);
-      return { account: req.params.account, tree_size: head?.size ?? 0, count: leaves.length, entries: leaves.map(publicLeaf) };
+      return {
+        account: req.params.account,
+        tree_size: head?.size ?? 0,
+        count: leaves.length,
+        entries: leaves.map(publicLeaf),
+      };
     },
   );
 
   app.get<{ Params: { leaf_index: string } }>(
     '/api/log/entries/:leaf_index',
-    { schema: { params: { type: 'object', required: ['leaf_index'], properties: { leaf_index: index } } } },
+    {
+      schema: {
+        params: { type: 'object', required: ['leaf_index'], properties: { leaf_index: index } },
+      },
+    },
     async (req) => {
       const leaf = await logStore.leafAt(Number(req.params.leaf_index));
       if (!leaf) throw new ApiError('NOT_FOUND');
@@ -80,6 +124,9 @@ export function logRoutes(app: FastifyInstance, deps: AppDeps): void {
     const body = Buffer.alloc(hashes.length * 32);
     hashes.forEach((h, i) => body.set(h, i * 32));
     const full = tile.width === 256;
-    return reply.type('application/octet-stream').header('cache-control', full ? 'public, max-age=31536000, immutable' : 'no-cache').send(body);
+    return reply
+      .type('application/octet-stream')
+      .header('cache-control', full ? 'public, max-age=31536000, immutable' : 'no-cache')
+      .send(body);
   });
 }

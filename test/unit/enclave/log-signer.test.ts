@@ -25,21 +25,47 @@ class Host {
   }
   consistency(from: number, to: number): string[] {
     const plan = consistencyProofPlan(from, to);
-    return plan.assemble(P, plan.nodes.map((n) => fromBase64(this.nodes.get(`${n.level}/${n.index}`)!))).map(toBase64);
+    return plan
+      .assemble(
+        P,
+        plan.nodes.map((n) => fromBase64(this.nodes.get(`${n.level}/${n.index}`)!)),
+      )
+      .map(toBase64);
   }
-  store(r: { nodes: { level: number; index: number; hash: string }[]; size: number; checkpoint: string }) {
+  store(r: {
+    nodes: { level: number; index: number; hash: string }[];
+    size: number;
+    checkpoint: string;
+  }) {
     for (const n of r.nodes) this.nodes.set(`${n.level}/${n.index}`, n.hash);
     this.heads.push({ size: r.size, checkpoint: r.checkpoint });
   }
 }
 
 function entry(ring: KeyRing, i: number): SignedAggregates {
-  return signJson(P, ring.signing.privateKey, { v: 1, i, account: 'a'.repeat(64), session_id: 's'.repeat(43) }) as SignedAggregates;
+  return signJson(P, ring.signing.privateKey, {
+    v: 1,
+    i,
+    account: 'a'.repeat(64),
+    session_id: 's'.repeat(43),
+  }) as SignedAggregates;
 }
 
-function grow(signer: ReturnType<typeof createLogSigner>, ring: KeyRing, host: Host, n: number, offset = 0): void {
+function grow(
+  signer: ReturnType<typeof createLogSigner>,
+  ring: KeyRing,
+  host: Host,
+  n: number,
+  offset = 0,
+): void {
   for (let i = 0; i < n; i++) {
-    host.store(signer.append(ring, { prev: { checkpoint: host.head.checkpoint, frontier: host.frontier() }, consistency: null, entry: entry(ring, offset + i) }));
+    host.store(
+      signer.append(ring, {
+        prev: { checkpoint: host.head.checkpoint, frontier: host.frontier() },
+        consistency: null,
+        entry: entry(ring, offset + i),
+      }),
+    );
   }
 }
 
@@ -62,9 +88,25 @@ describe('log signer (enclave side of protocol §6)', () => {
     const frontier = host.frontier();
     const edited = [...frontier];
     edited[1] = toBase64(new Uint8Array(32).fill(7));
-    assert.throws(() => signer.append(ring, { prev: { checkpoint: host.head.checkpoint, frontier: edited }, consistency: null, entry: entry(ring, 99) }), code('LOG_HEAD_INVALID'));
+    assert.throws(
+      () =>
+        signer.append(ring, {
+          prev: { checkpoint: host.head.checkpoint, frontier: edited },
+          consistency: null,
+          entry: entry(ring, 99),
+        }),
+      code('LOG_HEAD_INVALID'),
+    );
     const reordered = [frontier[1]!, frontier[0]!];
-    assert.throws(() => signer.append(ring, { prev: { checkpoint: host.head.checkpoint, frontier: reordered }, consistency: null, entry: entry(ring, 99) }), code('LOG_HEAD_INVALID'));
+    assert.throws(
+      () =>
+        signer.append(ring, {
+          prev: { checkpoint: host.head.checkpoint, frontier: reordered },
+          consistency: null,
+          entry: entry(ring, 99),
+        }),
+      code('LOG_HEAD_INVALID'),
+    );
   });
 
   it('a host that drops leaves (rolls back to an older signed head) is caught', () => {
@@ -73,7 +115,15 @@ describe('log signer (enclave side of protocol §6)', () => {
     const signer = createLogSigner(P);
     grow(signer, ring, host, 5);
     const old = host.heads[3]!;
-    assert.throws(() => signer.append(ring, { prev: { checkpoint: old.checkpoint, frontier: host.frontier(3) }, consistency: null, entry: entry(ring, 9) }), code('LOG_INCONSISTENT'));
+    assert.throws(
+      () =>
+        signer.append(ring, {
+          prev: { checkpoint: old.checkpoint, frontier: host.frontier(3) },
+          consistency: null,
+          entry: entry(ring, 9),
+        }),
+      code('LOG_INCONSISTENT'),
+    );
   });
 
   it('a checkpoint from another key, or an entry this enclave did not sign, is refused', () => {
@@ -81,8 +131,24 @@ describe('log signer (enclave side of protocol §6)', () => {
     const other = generateKeyRing(P);
     const host = new Host();
     grow(createLogSigner(P), other, host, 2);
-    assert.throws(() => createLogSigner(P).append(ring, { prev: { checkpoint: host.head.checkpoint, frontier: host.frontier() }, consistency: null, entry: entry(ring, 1) }), code('LOG_HEAD_INVALID'));
-    assert.throws(() => createLogSigner(P).append(ring, { prev: { checkpoint: null, frontier: [] }, consistency: null, entry: entry(other, 1) }), code('LOG_HEAD_INVALID'));
+    assert.throws(
+      () =>
+        createLogSigner(P).append(ring, {
+          prev: { checkpoint: host.head.checkpoint, frontier: host.frontier() },
+          consistency: null,
+          entry: entry(ring, 1),
+        }),
+      code('LOG_HEAD_INVALID'),
+    );
+    assert.throws(
+      () =>
+        createLogSigner(P).append(ring, {
+          prev: { checkpoint: null, frontier: [] },
+          consistency: null,
+          entry: entry(other, 1),
+        }),
+      code('LOG_HEAD_INVALID'),
+    );
   });
 
   it('a second instance that signed a smaller tree demands a consistency proof and checks it', () => {
@@ -104,8 +170,20 @@ describe('log signer (enclave side of protocol §6)', () => {
     );
     assert.equal(from, 3);
     const bogus = host.consistency(3, 6).map(() => toBase64(new Uint8Array(32)));
-    assert.throws(() => a.append(ring, { prev: prev6, consistency: { from_size: 3, proof: bogus }, entry: entry(ring, 7) }), code('LOG_INCONSISTENT'));
-    const r = a.append(ring, { prev: prev6, consistency: { from_size: 3, proof: host.consistency(3, 6) }, entry: entry(ring, 7) });
+    assert.throws(
+      () =>
+        a.append(ring, {
+          prev: prev6,
+          consistency: { from_size: 3, proof: bogus },
+          entry: entry(ring, 7),
+        }),
+      code('LOG_INCONSISTENT'),
+    );
+    const r = a.append(ring, {
+      prev: prev6,
+      consistency: { from_size: 3, proof: host.consistency(3, 6) },
+      entry: entry(ring, 7),
+    });
     assert.equal(r.size, 7);
     assert.equal(r.leaf_index, 6);
   });
@@ -118,6 +196,14 @@ describe('log signer (enclave side of protocol §6)', () => {
     // A second, divergent history signed by another instance of the same image.
     const h2 = new Host();
     grow(createLogSigner(P), ring, h2, 2, 100);
-    assert.throws(() => signer.append(ring, { prev: { checkpoint: h2.head.checkpoint, frontier: h2.frontier() }, consistency: null, entry: entry(ring, 5) }), code('LOG_INCONSISTENT'));
+    assert.throws(
+      () =>
+        signer.append(ring, {
+          prev: { checkpoint: h2.head.checkpoint, frontier: h2.frontier() },
+          consistency: null,
+          entry: entry(ring, 5),
+        }),
+      code('LOG_INCONSISTENT'),
+    );
   });
 });
