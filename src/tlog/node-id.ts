@@ -31,7 +31,11 @@ export function nodeCoverage(id: NodeId): [begin: number, end: number] {
 /**
  * The perfect subtrees covering [begin, end), left to right, when `begin` is a multiple of a
  * power of two larger than `end - begin` (true for [0, n) and for the right edge after a fork):
- * one node per set bit of `end - begin`, largest first. Internal to the plans and the range.
+ * one node per set bit of `end - begin`, largest first. `alignedRangeNodes(0, size)` are the ids
+ * of a log's frontier.
+ *
+ * @example
+ * alignedRangeNodes(0, 6); // [{ level: 2, index: 0 }, { level: 1, index: 2 }]
  */
 export function alignedRangeNodes(begin: number, end: number, out: NodeId[] = []): NodeId[] {
   let offset = begin;

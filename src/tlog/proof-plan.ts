@@ -22,9 +22,15 @@ export interface ProofPlan {
   readonly nodes: readonly NodeId[];
   /**
    * Builds the proof from the fetched hashes (same order and count as `nodes`). Throws
-   * ERR_TLOG_NODES if the count is wrong or a hash is not 32 bytes.
+   * ERR_TLOG_NODES if the count is wrong or a hash is not 32 bytes. `cache`, shared across calls,
+   * keeps each ephemeral node (at most log2(size) per tree size) so it is hashed once per size
+   * instead of once per proof; the caller bounds it (e.g. clears it when the head moves).
    */
-  assemble(platform: Platform, fetched: readonly Uint8Array[]): Uint8Array[];
+  assemble(
+    platform: Platform,
+    fetched: readonly Uint8Array[],
+    cache?: Map<string, Uint8Array>,
+  ): Uint8Array[];
 }
 
 function sibling(index: number): number {
@@ -46,12 +52,15 @@ function planFor(level: number, index: number, size: number, withSeed: boolean):
   const ephemBegin = nodes.length;
   if (end < size) alignedRangeNodes(end, size, nodes);
   const ephemEnd = nodes.length;
-  const left = alignedRangeNodes(0, begin);
-  for (let i = left.length - 1; i >= 0; i--) nodes.push(left[i]!);
+  // Left of the fork: one perfect subtree per set bit of begin, lowest first. begin is a
+  // multiple of 2^(forkLevel+1) because the fork is a left child.
+  for (let l = forkLevel + 1, rest = shr(begin, l); rest > 0; l++, rest = Math.floor(rest / 2)) {
+    if (rest % 2 === 1) nodes.push({ level: l, index: rest - 1 });
+  }
 
   return {
     nodes,
-    assemble(platform, fetched) {
+    assemble(platform, fetched, cache) {
       if (!Array.isArray(fetched) || fetched.length !== nodes.length) {
         throw new TlogError('ERR_TLOG_NODES');
       }
@@ -61,8 +70,14 @@ function planFor(level: number, index: number, size: number, withSeed: boolean):
       }
       if (ephemEnd - ephemBegin <= 1) return fetched.slice();
       // The ephemeral node: MTH of [end, size) is its perfect parts folded right to left.
-      let h = fetched[ephemEnd - 1]!;
-      for (let i = ephemEnd - 2; i >= ephemBegin; i--) h = nodeHash(platform, fetched[i]!, h);
+      const key = `${end}/${size}`;
+      let h = cache?.get(key);
+      if (h === undefined) {
+        let acc = fetched[ephemEnd - 1]!;
+        for (let i = ephemEnd - 2; i >= ephemBegin; i--) acc = nodeHash(platform, fetched[i]!, acc);
+        cache?.set(key, acc);
+        h = acc;
+      }
       return [...fetched.slice(0, ephemBegin), h, ...fetched.slice(ephemEnd)];
     },
   };

@@ -82,6 +82,25 @@ describe('inclusionProofPlan (RFC 9162 §2.1.3.1 from stored nodes)', () => {
   });
 });
 
+describe('ProofPlan.assemble with a shared ephemeral cache', () => {
+  it('gives the same proofs and keeps at most one ephemeral node per fork level of a size', () => {
+    for (const size of [N, 1000, 777]) {
+      const cache = new Map<string, Uint8Array>();
+      for (let index = 0; index < size; index += 3) {
+        const plan = inclusionProofPlan(index, size);
+        const fetched = plan.nodes.map((id) => store.get(id));
+        assert.deepEqual(hex(plan.assemble(P, fetched, cache)), hex(plan.assemble(P, fetched)));
+      }
+      for (let m = 1; m < size; m += 5) {
+        const plan = consistencyProofPlan(m, size);
+        const fetched = plan.nodes.map((id) => store.get(id));
+        assert.deepEqual(hex(plan.assemble(P, fetched, cache)), hex(plan.assemble(P, fetched)));
+      }
+      assert.ok(cache.size > 0 && cache.size <= Math.ceil(Math.log2(size)), `${cache.size}`);
+    }
+  });
+});
+
 describe('consistencyProofPlan (RFC 9162 §2.1.4.1 from stored nodes)', () => {
   it('equals PROOF(m, D[n]) for every 0 < m ≤ n ≤ 64', () => {
     for (let n = 1; n <= 64; n++) {
