@@ -54,3 +54,4 @@ await Promise.all([
 
 // The migration runner reads its SQL next to itself (import.meta.url); in the bundle that is dist/api/.
 cpSync('src/store/migrations', 'dist/api/migrations', { recursive: true });
+await import('./build-web.mjs'); // the web client (docs/web.md), after the enclave bundle it pins

@@ -1,5 +1,5 @@
 // Runs node's test runner over the suite's files (Node 20's --test takes no glob patterns).
-//   node scripts/test.mjs [all|security|unit|integration|e2e]
+//   node scripts/test.mjs [all|security|unit|integration|e2e|browser]
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ const dirs = {
   unit: ['test/unit'],
   integration: ['test/integration'],
   e2e: ['test/e2e'],
+  browser: ['test/browser'],
   security: ['test'],
 }[suite];
 if (!dirs) {
@@ -25,9 +26,11 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// The browser suite drives one chromium at a time; the others use both cores.
+const concurrency = suite === 'browser' ? 1 : 2;
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', ...process.argv.slice(3), ...files],
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...process.argv.slice(3), ...files],
   { stdio: 'inherit' },
 );
 process.exit(r.status ?? 1);

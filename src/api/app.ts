@@ -18,6 +18,7 @@ import { enclaveRoutes } from './routes/enclave.js';
 import { logRoutes } from './routes/log.js';
 import { sessionLogRoutes } from './routes/logs.js';
 import { opsRoutes } from './routes/ops.js';
+import { webRoutes } from './routes/web.js';
 import type { TransparencyLog } from './transparency-log.js';
 
 export interface AppDeps {
@@ -140,5 +141,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   sessionLogRoutes(app, deps);
   logRoutes(app, deps);
   opsRoutes(app, deps);
+  await app.register(webRoutes(deps)); // the web client, with its own CSP (docs/web.md)
   return app;
 }
