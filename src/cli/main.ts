@@ -13,6 +13,7 @@ import {
 } from '../client/crypto-helper.js';
 import { nodePlatform } from '../platform/node.js';
 import { logCommand, verifyCommand } from './log-commands.js';
+import { runMetricsCommand } from './metrics-command.js';
 import { promptHidden } from './prompt.js';
 
 const USAGE = `perf-aggregator <command> [options]
@@ -28,6 +29,8 @@ const USAGE = `perf-aggregator <command> [options]
   log verify-checkpoint FILE --vkey <C2SP verifier key>
   log consistency --from N --to M     audit the server's log between two sizes
   log vkey                            print the log's C2SP verifier key (from the quote)
+  metrics <file.csv> --kind returns|equity|pnl [--annualization 365] [--start-equity X]
+                                      the metrics engine on a date,value CSV (same names as the payload)
 
 common options:
   --url URL              service base URL (default http://localhost:3000)
@@ -65,6 +68,13 @@ async function main(argv: string[]): Promise<number> {
   // Offline and log commands take their own flags.
   if (argv[0] === 'verify') return verifyCommand(argv.slice(1), out);
   if (argv[0] === 'log') return logCommand(argv.slice(1), out);
+  if (argv[0] === 'metrics') {
+    return runMetricsCommand(argv.slice(1), {
+      readFile: (p) => readFileSync(p, 'utf8'),
+      stdout: (s) => void process.stdout.write(s),
+      stderr: (s) => void process.stderr.write(s),
+    });
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -2,15 +2,23 @@
  * Which exchanges the enclave can reach, and through which hosts. The allow-list is the set of
  * official API hosts, plus the host of an `EXCHANGE_BASE_URL_<ID>` override (the simulator in dev).
  */
-import type { Fill } from '../aggregates/fill.js';
+import type { PriceOracle } from '../aggregates/ledger.js';
+import { createKlineOracle } from '../exchanges/price-oracle.js';
+import type { ExchangeClient } from '../exchanges/types.js';
 import { createBinanceClient } from '../exchanges/binance.js';
 import type { Credentials } from './credentials.js';
 import { EnclaveError } from './errors.js';
 
-export interface ExchangeAccess {
-  accountId(): Promise<string | null>;
-  fetchFills(opts: { since?: number; until?: number }): Promise<Fill[]>;
-}
+export type ExchangeAccess = ExchangeClient;
+
+/** Builds a price oracle from an exchange's public candles for the given assets and window. */
+export type PriceSource = (
+  client: ExchangeClient,
+  o: { assets: readonly string[]; from: number; to: number },
+) => Promise<PriceOracle>;
+
+export const candlePrices: PriceSource = (client, o) =>
+  createKlineOracle(client, { ...o, quote: 'USDT' });
 
 export interface ExchangeEndpoint {
   /** Replaces scheme and host of every API URL when set; paths are kept. */

@@ -11,7 +11,7 @@ import { createLogger } from '../runtime/logger.js';
 import { loadEnclaveConfig, type EnclaveConfig } from './config.js';
 import { createDevNsm } from './dev-nsm.js';
 import { devSealKey } from './dev-seal.js';
-import { exchangeEndpoints, exchangeFactory } from './exchanges.js';
+import { candlePrices, exchangeEndpoints, exchangeFactory } from './exchanges.js';
 import { measureDev } from './measure.js';
 import { createRpcServer } from './rpc-server.js';
 import { createEnclaveService } from './service.js';
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     pcr0: pcrs.get(0)!,
     sealKey: devSealKey(nodePlatform, dataDir, pcrs.get(0)!),
     exchanges: exchangeFactory(exchangeEndpoints(config.exchangeBaseUrls)),
+    prices: candlePrices,
     now: () => Date.now(),
     log,
   });

@@ -3,7 +3,7 @@
  * for the length of one request, a decrypted credential.
  */
 import { canonicalFill, compareFills } from '../aggregates/fill.js';
-import { computeMetrics } from '../aggregates/compute.js';
+import { computeMetrics, type Metrics } from '../aggregates/compute.js';
 import { fromBase64, toBase64, toHex, utf8 } from '../common/bytes.js';
 import { CodedError } from '../common/errors.js';
 import { formatTime, parseTime } from '../common/time.js';
@@ -15,7 +15,8 @@ import { MerkleRootBuilder } from '../tlog/root.js';
 import type { RpcMethod, RpcRequestBody, RpcResponseBody, WireEnvelope } from '../wire/messages.js';
 import { parseCredentials, type Credentials } from './credentials.js';
 import { EnclaveError } from './errors.js';
-import type { ExchangeFactory } from './exchanges.js';
+import type { ExchangeFactory, PriceSource } from './exchanges.js';
+import { loadAccountLedger } from './ledger.js';
 import { generateKeyRing, sealKeyRing, unsealKeyRing, type KeyRing } from './keyring.js';
 import { createLogSigner } from './log-signer.js';
 
@@ -34,8 +35,44 @@ export interface EnclaveDeps {
   pcr0: Uint8Array;
   sealKey: Uint8Array;
   exchanges: ExchangeFactory;
+  /** Builds a price oracle from the exchange's candles (src/exchanges/price-oracle.ts). */
+  prices: PriceSource;
   now: () => number;
   log: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
+}
+
+/** Payload fields beyond protocol §4's list, in the engine's names (docs/methodology.md). */
+const EXTRA_METRICS = [
+  'realized_pnl',
+  'unrealized_pnl',
+  'fees',
+  'funding',
+  'sortino',
+  'max_drawdown',
+  'calmar',
+  'cagr',
+  'volatility',
+  'total_return',
+  'round_trips',
+  'win_rate',
+  'profit_factor',
+  'avg_win',
+  'avg_loss',
+  'start_equity',
+  'end_equity',
+  'net_flows',
+  'days',
+  'cost_basis',
+  'unpriced_fills',
+  'unpriced_fees',
+  'unpriced_flows',
+  'unpriced_marks',
+  'balance_adjustments',
+  'assumptions',
+] as const satisfies readonly (keyof Metrics)[];
+
+function pick<K extends keyof Metrics>(m: Metrics, keys: readonly K[]): Pick<Metrics, K> {
+  return Object.fromEntries(keys.map((k) => [k, m[k]])) as Pick<Metrics, K>;
 }
 
 type Handlers = { [M in RpcMethod]: (body: RpcRequestBody<M>) => Promise<RpcResponseBody<M>> };
@@ -145,15 +182,25 @@ export function createEnclaveService(deps: EnclaveDeps): {
         }
         const client = await deps.exchanges(creds);
         const accountId = await client.accountId();
-        const fills = (
-          await client.fetchFills({ ...(fromReq !== null && { since: fromReq }), until: to })
-        ).sort(compareFills);
+        const ledger = await loadAccountLedger(client, { from: fromReq, now });
         if (abort.signal.aborted) throw new EnclaveError('SESSION_REVOKED', 'session was revoked');
-        const from = fromReq ?? (fills.length > 0 ? fills[0]!.ts : to);
-        const m = computeMetrics(fills, { from, to });
+        const from = fromReq ?? Math.min(ledger.firstActivity ?? to, to);
+        // Every event is valued at its own time from the exchange's public candles.
+        const oracle = await deps.prices(client, {
+          assets: ledger.assets,
+          from: Math.min(from, ledger.openingAt),
+          to,
+        });
+        const m = computeMetrics(ledger.events, {
+          from,
+          to,
+          oracle,
+          currency: 'USD',
+          costBasis: 'average',
+        });
+        const fills = ledger.fills.filter((f) => f.ts >= from && f.ts <= to).sort(compareFills);
         const roots = new MerkleRootBuilder(platform);
-        for (const f of fills)
-          if (f.ts >= from && f.ts <= to) roots.addLeaf(jcsBytes(canonicalFill(f)));
+        for (const f of fills) roots.addLeaf(jcsBytes(canonicalFill(f)));
         const account = toHex(
           platform.sha256(utf8(`${creds.exchange}:${accountId ?? creds.apiKey}`)),
         );
@@ -174,12 +221,8 @@ export function createEnclaveService(deps: EnclaveDeps): {
           image_hash: imageHash,
           key_id: r.signingKeyId,
           trades_root: toHex(roots.root()),
-          realized_pnl: m.realized_pnl,
-          unrealized_pnl: m.unrealized_pnl,
-          fees: m.fees,
-          days: m.days,
-          unpriced_fills: m.unpriced_fills,
-          unpriced_fees: m.unpriced_fees,
+          // Additive metrics (docs/methodology.md); none of the fields above changes meaning.
+          ...pick(m, EXTRA_METRICS),
         };
         return { signed: signJson(platform, r.signing.privateKey, payload) };
       } catch (e) {
@@ -198,6 +241,9 @@ export function createEnclaveService(deps: EnclaveDeps): {
         }
         if (e instanceof CodedError && e.code.startsWith('EXCHANGE_'))
           throw new EnclaveError('EXCHANGE_UNAVAILABLE', 'the exchange is unavailable');
+        // A window the engine cannot compute over (e.g. longer than a century) is the request's fault.
+        if (e instanceof CodedError && e.code.startsWith('ERR_METRICS_'))
+          throw new EnclaveError('INVALID_REQUEST', 'the requested window cannot be computed');
         throw e;
       } finally {
         if (inflight.get(req.session_id) === abort) inflight.delete(req.session_id);

@@ -1,5 +1,6 @@
 /**
- * Binance spot adapter: complete trade history via GET /api/v3/myTrades, per symbol.
+ * Binance spot adapter: complete trade history via GET /api/v3/myTrades, per symbol; external
+ * flows (./binance-flows.ts), current balances, and candles (./binance-klines.ts).
  *
  * ccxt is used only to sign requests and to parse exchangeInfo into markets. Paging, retries,
  * rate-limit handling and error classification are ours, because ccxt's `paginate` loses
@@ -7,6 +8,16 @@
  * Responses come from the network: every field is checked before it is trusted.
  */
 import type { binance as BinanceExchange } from 'ccxt';
+import {
+  ASSET,
+  isRecord,
+  malformed,
+  type BinanceEndpoint,
+  type BinanceGet,
+} from './binance-common.js';
+import { fetchBinanceFlows } from './binance-flows.js';
+import { fetchBinanceKlines } from './binance-klines.js';
+import { UDEC, addDecimals, isPositive } from './decimal.js';
 import {
   ExchangeError,
   type ExchangeClient,
@@ -59,8 +70,12 @@ const AUTH_CODES = new Set([-2014, -2015, -1022]);
 const TRANSIENT_CODES = new Set([-1000, -1001, -1007]); // UNKNOWN, DISCONNECTED, TIMEOUT
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
-const malformed = (what: string) =>
-  new ExchangeError('EXCHANGE_UNAVAILABLE', `malformed exchange response: ${what}`);
+/** ccxt's implicit method per endpoint: ccxt signs /sapi calls and throttles each by its cost. */
+const IMPLICIT = {
+  klines: 'publicGetKlines',
+  depositHistory: 'sapiGetCapitalDepositHisrec',
+  withdrawHistory: 'sapiGetCapitalWithdrawHistory',
+} as const satisfies Record<BinanceEndpoint, string>;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
@@ -276,7 +291,25 @@ export async function createBinanceClient(opts: BinanceClientOptions): Promise<E
     );
   }
 
+  /** GETs for the flow and candle modules, sharing one operation's rate-limit wait budget. */
+  const getter =
+    (budget: Budget): BinanceGet =>
+    (endpoint, params) =>
+      call(() => ex[IMPLICIT[endpoint]](params) as Promise<unknown>, budget);
+  const code = (id: string) => ex.safeCurrencyCode(id) ?? id;
+
+  // The listed spot symbols, loaded once for klines(); a failed load is retried next time.
+  let listed: Promise<Set<string>> | undefined;
+  function listedSymbols(budget: Budget): Promise<Set<string>> {
+    listed ??= call(() => ex.loadMarkets(true), budget).then(
+      () => new Set(Object.values(ex.markets ?? {}).flatMap((m) => (m?.spot ? [m.id] : []))),
+    );
+    listed.catch(() => (listed = undefined));
+    return listed;
+  }
+
   return {
+    venue: `binance|${opts.baseUrl === undefined ? 'https://api.binance.com' : new URL(opts.baseUrl).origin}`,
     async accountId() {
       const uid = (await account({ rateWaitMs: 0 }))['uid'];
       if (uid === undefined || uid === null) return null;
@@ -294,6 +327,35 @@ export async function createBinanceClient(opts: BinanceClientOptions): Promise<E
       return { canTrade: a['canTrade'], canWithdraw: a['canWithdraw'] };
     },
     fetchFills,
+    fetchFlows: (o) => fetchBinanceFlows(getter({ rateWaitMs: 0 }), code, o),
+    async balances() {
+      const totals = new Map<string, string>();
+      const rows = (await account({ rateWaitMs: 0 }))['balances'];
+      if (!Array.isArray(rows)) throw malformed('balances');
+      for (const b of rows) {
+        if (!isRecord(b)) throw malformed('balance row');
+        const { asset, free, locked } = b;
+        if (typeof asset !== 'string' || !ASSET.test(asset)) throw malformed('balance asset');
+        if (
+          typeof free !== 'string' ||
+          typeof locked !== 'string' ||
+          !UDEC.test(free) ||
+          !UDEC.test(locked)
+        )
+          throw malformed('balance amounts');
+        const total = addDecimals(free, locked);
+        const c = code(asset);
+        const prev = totals.get(c); // two exchange ids can map to one currency code
+        if (isPositive(total)) totals.set(c, prev === undefined ? total : addDecimals(prev, total));
+      }
+      return Object.fromEntries(totals);
+    },
+    async klines(symbol, interval, startTime, endTime) {
+      const budget: Budget = { rateWaitMs: 0 };
+      // Binance answers -1121 for a symbol it does not list; an unlisted symbol has no candles
+      if (!(await listedSymbols(budget)).has(symbol)) return [];
+      return fetchBinanceKlines(getter(budget), symbol, interval, startTime, endTime);
+    },
   };
 }
 
@@ -340,10 +402,6 @@ function assertEgress(url: string, allowed: Set<string>): void {
 
 function retryAfterMs(v: unknown): number | undefined {
   return typeof v === 'string' && /^\d{1,6}$/.test(v.trim()) ? Number(v.trim()) * 1000 : undefined;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function cmpId(a: string, b: string): number {

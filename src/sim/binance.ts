@@ -4,24 +4,33 @@
  * security", "IP Limits", "Account trade list"; errors.md), so a client that passes here is not
  * relying on leniency. Facts the docs leave open are marked "choice:".
  *
+ * Served: /api/v3 ping, time, exchangeInfo, klines (./binance-market.ts), account and myTrades
+ * (./binance-spot.ts); /sapi/v1/capital deposit/hisrec and withdraw/history (./binance-flows.ts).
+ * Accounts (./binance-account.ts) trade on one market shared by all, and are funded by deposits.
+ *
  * Every request is attacker-controlled input: parsed strictly, answered with Binance-style
  * `{code,msg}` errors, never logged. Secrets live only in memory, inside the account table.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { generateAccount } from './binance-account.js';
+import { SYMBOLS, symbolInfo, type SimSymbol, type SimTrade } from './binance-data.js';
 import {
-  SYMBOLS,
-  fmt8,
-  generateAccount,
-  hash32,
-  prng,
-  symbolInfo,
-  type SimSymbol,
-  type SimTrade,
-} from './binance-data.js';
+  queryHistory,
+  withdrawalTime,
+  type SimDeposit,
+  type SimWithdrawal,
+} from './binance-flows.js';
+import { Reject, bad, mandatory, parseQuery, toMs } from './binance-http.js';
+import { createMeter, type Pool } from './binance-limits.js';
+import { buildMarket, klinesRequest, ticksAt, type MarketPath } from './binance-market.js';
+import { DAY, fmt8, hash32, prng } from './binance-prim.js';
+import { accountInfo, myTrades, type SpotAccount } from './binance-spot.js';
 
 export type { SimTrade } from './binance-data.js';
+export type { SimDeposit, SimWithdrawal } from './binance-flows.js';
+export type { KlineRow } from './binance-market.js';
 
 export interface SimAccountSpec {
   apiKey: string;
@@ -34,6 +43,8 @@ export interface SimAccountSpec {
   burst?: number;
   canWithdraw?: boolean;
   uid?: number;
+  /** days of history (fills, flows) before the sim's current UTC day, < historyDays; default 90 */
+  days?: number;
 }
 
 export interface BinanceSimOptions {
@@ -44,6 +55,8 @@ export interface BinanceSimOptions {
   /** length of a weight bucket; 60 000 like Binance. Shorter only so tests can wait it out. */
   weightWindowMs?: number;
   now?: () => number;
+  /** days of market history (price path, candles) before the current UTC day; default 120 */
+  historyDays?: number;
 }
 
 export interface BinanceSim {
@@ -52,6 +65,10 @@ export interface BinanceSim {
   addAccount(a: SimAccountSpec): void;
   /** every trade of the account, the ground truth a client must reproduce */
   truth(apiKey: string): SimTrade[];
+  /** every deposit and withdrawal row of the account, any status, oldest first */
+  flows(apiKey: string): { deposits: SimDeposit[]; withdrawals: SimWithdrawal[] };
+  /** the market price path at `t` (8 dp), or null outside the symbol's history */
+  priceAt(symbol: string, t: number): string | null;
 }
 
 /** Public demo credentials of the seeded account (not secrets: they only open the simulator). */
@@ -60,43 +77,15 @@ export const DEMO_ACCOUNT = {
   apiSecret: 'demo-binance-secret',
 } as const;
 
-const DAY = 86_400_000;
 const MAX_RECV_WINDOW = 60_000;
-const BAN_MIN_MS = 120_000; // "IP bans ... scale in duration ... from 2 minutes to 3 days"
-const BAN_MAX_MS = 3 * DAY;
+/** BREAK symbols stopped trading this long before the current UTC day: no candles after it */
+const HALT_BEFORE_END = 30 * DAY;
 
-class Reject extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: number,
-    readonly msg: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(msg);
-  }
-}
-const bad = (code: number, msg: string) => new Reject(400, code, msg);
-const mandatory = (p: string) =>
-  bad(-1102, `Mandatory parameter '${p}' was not sent, was empty/null, or malformed.`);
-
-interface Account {
+interface Account extends SpotAccount {
   spec: SimAccountSpec;
   secret: Buffer;
-  uid: number;
-  balances: Map<string, bigint>;
-  updateTime: number;
-  /** symbol → trades sorted by id (ids rise with time) */
-  bySymbol: Map<string, SimTrade[]>;
-}
-
-interface IpState {
-  bucket: number;
-  used: number;
-  /** a 429 told the client to wait until then; requests before it are violations */
-  backoffUntil: number;
-  strikes: number;
-  bannedUntil: number;
-  bans: number;
+  deposits: SimDeposit[];
+  withdrawals: SimWithdrawal[];
 }
 
 /**
@@ -135,23 +124,67 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
   const seed = opts.seed ?? 1;
   const limit = opts.weightLimitPerMinute ?? 6000;
   const windowMs = opts.weightWindowMs ?? 60_000;
+  const historyDays = opts.historyDays ?? 120;
+  if (!Number.isSafeInteger(historyDays) || historyDays < 60 || historyDays > 3650)
+    throw new Error('sim: historyDays must be an integer in [60, 3650]');
   const accounts = new Map<string, Account>();
-  const ips = new Map<string, IpState>();
+  const meter = createMeter(now);
+  const pools: Record<'api' | 'sapiIp' | 'sapiIp1s', Pool> = {
+    api: { name: 'api', limit, windowMs, header: 'X-MBX-USED-WEIGHT-1M', per: '1 MINUTE' },
+    sapiIp: {
+      name: 'sapiIp',
+      limit: 12_000,
+      windowMs,
+      header: 'X-SAPI-USED-IP-WEIGHT-1M',
+      per: '1 MINUTE',
+    },
+    sapiIp1s: {
+      name: 'sapiIp1s',
+      limit: 180_000,
+      windowMs: 1000,
+      header: 'X-SAPI-USED-IP-WEIGHT-1S',
+      per: '1 SECOND',
+    },
+  };
+
+  // Anchored to the current UTC day at start, so data is stable within a run and ends "now";
+  // one price path per symbol, shared by every account.
+  const end = Math.floor(now() / DAY) * DAY;
+  const origin = end - historyDays * DAY;
+  const markets = new Map<string, MarketPath>();
+  for (const s of SYMBOLS) {
+    const halt = s.status === 'BREAK' ? end - HALT_BEFORE_END : undefined;
+    markets.set(s.symbol, buildMarket(seed, s, origin, (historyDays + 8) * 24, halt));
+  }
+  const market = {
+    ticks(symbol: string, t: number): number {
+      const v = ticksAt(markets.get(symbol)!, t);
+      if (v === null) throw new Error(`sim: no ${symbol} price at ${t}`);
+      return v;
+    },
+    halt(symbol: string): number | undefined {
+      const m = markets.get(symbol)!;
+      return m.sym.status === 'BREAK' ? m.end : undefined;
+    },
+  };
 
   function addAccount(spec: SimAccountSpec, demo = false): void {
     checkSpec(spec);
     if (accounts.has(spec.apiKey)) throw new Error('sim: account already exists');
+    const days = spec.days ?? Math.min(90, historyDays - 1);
+    if (days >= historyDays) throw new Error('sim: account days must be < historyDays');
     const aSeed = spec.seed ?? hash32(spec.apiKey, seed);
     const symbols = demo
       ? pick(['BTCUSDT', 'ETHUSDT', 'LUNAUSDT'])
       : shuffle(SYMBOLS, aSeed).slice(0, 3);
-    // anchored to the current UTC day so the data is stable within a day and ends "now"
     const g = generateAccount({
       seed: aSeed,
       fills: spec.fills ?? 400,
       burst: spec.burst ?? (demo ? 1200 : 0),
       symbols,
-      end: Math.floor(now() / DAY) * DAY,
+      end,
+      days,
+      market,
     });
     const bySymbol = new Map<string, SimTrade[]>();
     for (const t of g.trades) {
@@ -167,66 +200,37 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
       balances: g.balances,
       updateTime: g.updateTime,
       bySymbol,
+      deposits: g.deposits,
+      withdrawals: g.withdrawals,
     });
   }
 
-  function truth(apiKey: string): SimTrade[] {
+  function account(apiKey: string): Account {
     const a = accounts.get(apiKey);
     if (!a) throw new Error('sim: unknown account');
-    return [...a.bySymbol.values()]
+    return a;
+  }
+
+  function truth(apiKey: string): SimTrade[] {
+    return [...account(apiKey).bySymbol.values()]
       .flat()
       .map((t) => ({ ...t }))
       .sort((x, y) => x.time - y.time || x.symbol.localeCompare(y.symbol) || x.id - y.id);
   }
 
-  /** Per-IP weight in fixed buckets; 429 past the limit, 418 for clients that ignore Retry-After. */
-  function meter(ip: string, weight: number): { used: number; reject?: Reject } {
-    const t = now();
-    const bucket = Math.floor(t / windowMs);
-    let s = ips.get(ip);
-    if (!s)
-      ips.set(ip, (s = { bucket, used: 0, backoffUntil: 0, strikes: 0, bannedUntil: 0, bans: 0 }));
-    if (s.bucket !== bucket) [s.bucket, s.used] = [bucket, 0];
-    const secs = (until: number) => String(Math.max(1, Math.ceil((until - t) / 1000)));
-    if (s.bannedUntil > t) {
-      return {
-        used: s.used,
-        reject: new Reject(
-          418,
-          -1003,
-          `Way too much request weight used; IP banned until ${s.bannedUntil}. Please use WebSocket Streams for live updates to avoid bans.`,
-          { 'Retry-After': secs(s.bannedUntil) },
-        ),
-      };
-    }
-    if (s.backoffUntil > t) {
-      // choice: the 3rd violation in a row (the first 429 included) earns a ban, as research §2.3
-      if (++s.strikes >= 3) {
-        s.bans++;
-        s.bannedUntil = t + Math.min(BAN_MIN_MS * 2 ** (s.bans - 1), BAN_MAX_MS);
-        s.backoffUntil = 0;
-        s.strikes = 0;
-        return meter(ip, weight);
-      }
-      return { used: s.used, reject: tooMuch(secs(s.backoffUntil)) };
-    }
-    s.strikes = 0;
-    if (s.used + weight > limit) {
-      const retry = secs((bucket + 1) * windowMs);
-      s.backoffUntil = t + Number(retry) * 1000;
-      s.strikes = 1;
-      return { used: s.used, reject: tooMuch(retry) };
-    }
-    s.used += weight;
-    return { used: s.used };
+  function flows(apiKey: string): { deposits: SimDeposit[]; withdrawals: SimWithdrawal[] } {
+    const a = account(apiKey);
+    return {
+      deposits: a.deposits.map((d) => ({ ...d })),
+      withdrawals: a.withdrawals.map((w) => ({ ...w })),
+    };
   }
-  const tooMuch = (retryAfter: string) =>
-    new Reject(
-      429,
-      -1003,
-      `Too much request weight used; current limit is ${limit} request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.`,
-      { 'Retry-After': retryAfter },
-    );
+
+  function priceAt(symbol: string, t: number): string | null {
+    const m = markets.get(symbol);
+    const ticks = m ? ticksAt(m, t) : null;
+    return m && ticks !== null ? fmt8(BigInt(ticks) * m.sym.tickE8) : null;
+  }
 
   /**
    * SIGNED checks: key (-2014/-2015, 401), mandatory parameters (-1102), recvWindow (choice:
@@ -266,95 +270,6 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
     return acct;
   }
 
-  function accountInfo(a: Account, p: Map<string, string>): unknown {
-    const omit = p.get('omitZeroBalances');
-    if (omit !== undefined && omit !== 'true' && omit !== 'false')
-      throw bad(-1130, "Data sent for parameter 'omitZeroBalances' is not valid.");
-    const assets = new Set<string>([
-      ...a.balances.keys(),
-      ...SYMBOLS.flatMap((s) => [s.base, s.quote]),
-    ]);
-    const balances = [...assets]
-      .sort()
-      .map((asset) => ({ asset, free: fmt8(a.balances.get(asset) ?? 0n), locked: '0.00000000' }))
-      .filter((b) => omit !== 'true' || b.free !== '0.00000000');
-    return {
-      makerCommission: 10,
-      takerCommission: 10,
-      buyerCommission: 0,
-      sellerCommission: 0,
-      commissionRates: {
-        maker: '0.00100000',
-        taker: '0.00100000',
-        buyer: '0.00000000',
-        seller: '0.00000000',
-      },
-      canTrade: true,
-      canWithdraw: a.spec.canWithdraw ?? false,
-      canDeposit: true,
-      brokered: false,
-      requireSelfTradePrevention: false,
-      preventSor: false,
-      updateTime: a.updateTime,
-      accountType: 'SPOT',
-      balances,
-      permissions: ['SPOT'],
-      uid: a.uid,
-    };
-  }
-
-  /** GET /api/v3/myTrades semantics from "Account trade list" and "General API Information". */
-  function myTrades(a: Account, p: Map<string, string>): SimTrade[] {
-    const symbol = p.get('symbol');
-    if (symbol === undefined || symbol === '') throw mandatory('symbol');
-    if (!SYMBOLS.some((s) => s.symbol === symbol)) throw bad(-1121, 'Invalid symbol.');
-    const num = (k: string): number | undefined => {
-      const v = p.get(k);
-      if (v === undefined) return undefined;
-      if (!/^\d{1,19}$/.test(v))
-        throw bad(
-          -1100,
-          `Illegal characters found in parameter '${k}'; legal range is '^[0-9]{1,20}$'.`,
-        );
-      return Number(v);
-    };
-    const orderId = num('orderId');
-    const fromId = num('fromId');
-    const rawStart = num('startTime');
-    const rawEnd = num('endTime');
-    const lim = num('limit') ?? 500;
-    // choice: the docs only say "Maximum: 1000"; we reject rather than clamp, so a client that
-    // assumes bigger pages fails loudly instead of silently losing rows
-    if (lim < 1 || lim > 1000) throw bad(-1130, "Data sent for parameter 'limit' is not valid.");
-    const combo = ['orderId', 'startTime', 'endTime', 'fromId'].filter((k) => p.has(k)).join('+');
-    if (
-      ![
-        '',
-        'orderId',
-        'startTime',
-        'endTime',
-        'fromId',
-        'startTime+endTime',
-        'orderId+fromId',
-      ].includes(combo)
-    ) {
-      throw bad(-1128, 'Combination of optional parameters invalid.');
-    }
-    const start = rawStart === undefined ? undefined : toMs(rawStart);
-    const end = rawEnd === undefined ? undefined : toMs(rawEnd);
-    if (start !== undefined && end !== undefined && end - start > DAY)
-      throw bad(-1127, 'More than 24 hours between startTime and endTime.');
-    let rows = a.bySymbol.get(symbol) ?? [];
-    if (orderId !== undefined) rows = rows.filter((t) => t.orderId === orderId);
-    if (fromId !== undefined) return rows.filter((t) => t.id >= fromId).slice(0, lim);
-    if (start !== undefined)
-      return rows
-        .filter((t) => t.time >= start && (end === undefined || t.time <= end))
-        .slice(0, lim);
-    if (end !== undefined) rows = rows.filter((t) => t.time <= end);
-    return rows.slice(Math.max(0, rows.length - lim)); // most recent `limit`, still chronological
-  }
-
   function exchangeInfo(): unknown {
     return {
       timezone: 'UTC',
@@ -370,25 +285,70 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
     };
   }
 
+  /** GET /sapi/v1/capital/deposit/hisrec, filtered on insertTime. */
+  function depositHistory(a: Account, p: Map<string, string>): SimDeposit[] {
+    return queryHistory(a.deposits, (d) => d.insertTime, p, now());
+  }
+
+  /** GET /sapi/v1/capital/withdraw/history, filtered on applyTime (UTC, second resolution). */
+  function withdrawHistory(a: Account, p: Map<string, string>): SimWithdrawal[] {
+    return queryHistory(a.withdrawals, withdrawalTime, p, now());
+  }
+
   type Route = {
+    pool: Pool;
     weight: (p: Map<string, string>) => number;
     signed: boolean;
+    /** accepted parameters (signed routes add recvWindow, timestamp, signature); unchecked if absent */
+    params?: string[];
     run: (p: Map<string, string>, a: Account | undefined) => unknown;
   };
+  const api = pools.api;
   const routes: Record<string, Route> = {
-    '/api/v3/ping': { weight: () => 1, signed: false, run: () => ({}) },
-    '/api/v3/time': { weight: () => 1, signed: false, run: () => ({ serverTime: now() }) },
-    '/api/v3/exchangeInfo': { weight: () => 20, signed: false, run: exchangeInfo },
-    '/api/v3/account': { weight: () => 20, signed: true, run: (p, a) => accountInfo(a!, p) },
+    '/api/v3/ping': { pool: api, weight: () => 1, signed: false, run: () => ({}) },
+    '/api/v3/time': {
+      pool: api,
+      weight: () => 1,
+      signed: false,
+      run: () => ({ serverTime: now() }),
+    },
+    '/api/v3/exchangeInfo': { pool: api, weight: () => 20, signed: false, run: exchangeInfo },
+    '/api/v3/klines': {
+      pool: api,
+      weight: () => 2,
+      signed: false,
+      params: ['symbol', 'interval', 'startTime', 'endTime', 'timeZone', 'limit'],
+      run: (p) => klinesRequest(markets, p, now()),
+    },
+    '/api/v3/account': {
+      pool: api,
+      weight: () => 20,
+      signed: true,
+      params: ['omitZeroBalances'],
+      run: (p, a) => accountInfo(a!, p),
+    },
     '/api/v3/myTrades': {
+      pool: api,
       weight: (p) => (p.has('orderId') ? 5 : 20),
       signed: true,
+      params: ['symbol', 'orderId', 'startTime', 'endTime', 'fromId', 'limit'],
       run: (p, a) => myTrades(a!, p),
     },
-  };
-  const ALLOWED: Record<string, string[]> = {
-    '/api/v3/account': ['omitZeroBalances'],
-    '/api/v3/myTrades': ['symbol', 'orderId', 'startTime', 'endTime', 'fromId', 'limit'],
+    // choice: txId, withdrawOrderId and idList filters are not simulated; sending them is -1101
+    '/sapi/v1/capital/deposit/hisrec': {
+      pool: pools.sapiIp,
+      weight: () => 1,
+      signed: true,
+      params: ['includeSource', 'coin', 'status', 'startTime', 'endTime', 'offset', 'limit'],
+      run: (p, a) => depositHistory(a!, p),
+    },
+    '/sapi/v1/capital/withdraw/history': {
+      pool: pools.sapiIp1s,
+      weight: () => 18_000,
+      signed: true,
+      params: ['coin', 'status', 'startTime', 'endTime', 'offset', 'limit'],
+      run: (p, a) => withdrawHistory(a!, p),
+    },
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -399,9 +359,10 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
     const rawBody = await readBody(req, 64 * 1024);
     if (path.startsWith('/__sim/')) return admin(req, res, path, rawQuery, rawBody);
 
-    const route = req.method === 'GET' ? routes[path] : undefined;
+    const route = req.method === 'GET' && Object.hasOwn(routes, path) ? routes[path] : undefined;
+    const pool = route?.pool ?? api;
     const ip = req.socket.remoteAddress ?? '?';
-    let used = 0;
+    let used: Record<string, string> = {};
     try {
       // malformed queries still cost weight, so they cannot be used to hammer for free
       let params = new Map<string, string>();
@@ -411,8 +372,8 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
       } catch (e) {
         malformed = e as Reject;
       }
-      const m = meter(ip, route && !malformed ? route.weight(params) : 1);
-      used = m.used;
+      const m = meter(ip, pool, route && !malformed ? route.weight(params) : 1);
+      used = { [pool.header]: String(m.used) };
       if (m.reject) throw m.reject;
       if (malformed) throw malformed;
       if (!route)
@@ -423,9 +384,10 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
           used,
         );
       let acct: Account | undefined;
-      if (route.signed) {
-        acct = authenticate(req, rawQuery, rawBody, params);
-        const allowed = new Set([...(ALLOWED[path] ?? []), 'recvWindow', 'timestamp', 'signature']);
+      if (route.signed) acct = authenticate(req, rawQuery, rawBody, params);
+      if (route.params) {
+        const signing = route.signed ? ['recvWindow', 'timestamp', 'signature'] : [];
+        const allowed = new Set([...route.params, ...signing]);
         const extra = [...params.keys()].filter((k) => !allowed.has(k));
         if (extra.length > 0)
           throw bad(
@@ -436,7 +398,7 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
       send(res, 200, route.run(params, acct), used);
     } catch (e) {
       if (!(e instanceof Reject)) throw e;
-      send(res, e.status, { code: e.code, msg: e.msg }, used, e.headers);
+      send(res, e.status, { code: e.code, msg: e.msg }, { ...used, ...e.headers });
     }
   }
 
@@ -457,10 +419,10 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
       }
       return send(res, 201, { apiKey: spec.apiKey, uid: accounts.get(spec.apiKey)!.uid });
     }
-    if (req.method === 'GET' && path === '/__sim/truth') {
+    if (req.method === 'GET' && (path === '/__sim/truth' || path === '/__sim/flows')) {
       const key = new URLSearchParams(rawQuery).get('apiKey') ?? '';
       if (!accounts.has(key)) return send(res, 404, { code: -1, msg: 'sim: unknown account' });
-      return send(res, 200, truth(key));
+      return send(res, 200, path === '/__sim/truth' ? truth(key) : flows(key));
     }
     send(res, 404, { code: -1, msg: `sim: no such endpoint ${req.method} ${path}` });
   }
@@ -486,28 +448,14 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
     url: `http://${host}:${addr.port}`,
     addAccount: (a) => addAccount(a),
     truth,
+    flows,
+    priceAt,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections(); // clients keep sockets alive; don't wait for them
       }),
   };
-}
-
-/** Timestamps may be sent in microseconds ("General API Information"). */
-function toMs(t: number): number {
-  return t >= 1e14 ? Math.floor(t / 1000) : t;
-}
-
-/** Strict query parser: printable ASCII only (-1100), each name once (-1101). */
-function parseQuery(raw: string): Map<string, string> {
-  if (/[^\x21-\x7e]/.test(raw)) throw bad(-1100, 'Illegal characters found in a parameter.');
-  const out = new Map<string, string>();
-  for (const [k, v] of new URLSearchParams(raw)) {
-    if (out.has(k)) throw bad(-1101, 'Duplicate values for a parameter detected.');
-    out.set(k, v);
-  }
-  return out;
 }
 
 function readBody(req: IncomingMessage, max: number): Promise<string> {
@@ -526,18 +474,17 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
   });
 }
 
+/** `headers` carries the used-weight header of the request's pool, and Retry-After. */
 function send(
   res: ServerResponse,
   status: number,
   body: unknown,
-  usedWeight?: number,
   headers: Record<string, string> = {},
 ): void {
   const json = JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': 'application/json;charset=UTF-8',
     'Content-Length': Buffer.byteLength(json),
-    ...(usedWeight === undefined ? {} : { 'X-MBX-USED-WEIGHT-1M': String(usedWeight) }),
     ...headers,
   });
   res.end(json);
@@ -558,7 +505,8 @@ function checkSpec(s: SimAccountSpec): void {
     (s.burst === undefined ||
       (Number.isSafeInteger(s.burst) && s.burst >= 0 && s.burst <= 10_000)) &&
     (s.canWithdraw === undefined || typeof s.canWithdraw === 'boolean') &&
-    (s.uid === undefined || (Number.isSafeInteger(s.uid) && s.uid > 0));
+    (s.uid === undefined || (Number.isSafeInteger(s.uid) && s.uid > 0)) &&
+    (s.days === undefined || (Number.isSafeInteger(s.days) && s.days >= 2 && s.days <= 3649));
   if (!ok) throw new Error('sim: invalid account spec');
 }
 

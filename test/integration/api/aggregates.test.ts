@@ -61,7 +61,25 @@ describe('POST /enclave/request_aggregates and /enclave/revoke (protocol §4, §
     assert.match(p.account, /^[0-9a-f]{64}$/);
     assert.equal(p.account, createHash('sha256').update(`binance:${ACCOUNT.uid}`).digest('hex'));
     assert.match(p.trades_root, /^[0-9a-f]{64}$/);
-    assert.equal(p.currency, 'USDT');
+    assert.equal(p.currency, 'USD');
+    // The extended metrics ride along (docs/methodology.md); undefined ones are null, never 0.
+    for (const k of [
+      'sortino',
+      'max_drawdown',
+      'calmar',
+      'cagr',
+      'volatility',
+      'win_rate',
+      'profit_factor',
+    ]) {
+      assert.ok(p[k] === null || typeof p[k] === 'number', k);
+    }
+    assert.ok(
+      typeof p.start_equity === 'number' && p.start_equity > 0,
+      'opening capital comes from the reconstructed balances',
+    );
+    assert.equal(p.cost_basis, 'average');
+    assert.ok(p.assumptions.some((a: string) => /USD/.test(a)));
     assert.ok(typeof p.pnl === 'number' && typeof p.volume === 'number' && p.volume > 0);
     assert.ok(p.sharpe === null || typeof p.sharpe === 'number');
     assert.match(p.from, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/);
