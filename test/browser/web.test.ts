@@ -317,7 +317,7 @@ describe(
       await shot(page, '06-account', '#account');
 
       const badge = await (await fetch(`${base}/r/${leafIndex}/badge.svg`)).text();
-      assert.match(badge, /PnL [+−][\d,]+\.\d\d USDT/);
+      assert.match(badge, /PnL [+−][\d,]+\.\d\d USD/);
       assert.match(badge, /binance browser e2e/);
     });
 

@@ -6,7 +6,7 @@
 import { h } from './dom.js';
 
 type Payload = Record<string, unknown>;
-type Kind = 'money' | 'number' | 'int' | 'ratio' | 'time' | 'text' | 'hash';
+type Kind = 'money' | 'number' | 'int' | 'ratio' | 'percent' | 'time' | 'text' | 'hash';
 
 /** Known fields, in display order. */
 const FIELDS: [key: string, label: string, kind: Kind][] = [
@@ -16,12 +16,28 @@ const FIELDS: [key: string, label: string, kind: Kind][] = [
   ['fees', 'Fees', 'money'],
   ['volume', 'Volume', 'money'],
   ['trades', 'Trades', 'int'],
-  ['sharpe', 'Sharpe ratio (daily PnL, annualised)', 'ratio'],
+  ['sharpe', 'Sharpe ratio (daily returns, annualised, N=365)', 'ratio'],
+  ['sortino', 'Sortino ratio', 'ratio'],
+  ['max_drawdown', 'Maximum drawdown', 'percent'],
+  ['calmar', 'Calmar ratio', 'ratio'],
+  ['cagr', 'CAGR', 'percent'],
+  ['total_return', 'Total return (time-weighted)', 'percent'],
+  ['volatility', 'Volatility (annualised)', 'percent'],
+  ['round_trips', 'Closed round trips', 'int'],
+  ['win_rate', 'Win rate (round trips)', 'percent'],
+  ['profit_factor', 'Profit factor', 'ratio'],
+  ['avg_win', 'Average win', 'money'],
+  ['avg_loss', 'Average loss', 'money'],
+  ['funding', 'Funding', 'money'],
+  ['start_equity', 'Starting equity', 'money'],
+  ['end_equity', 'Ending equity', 'money'],
+  ['net_flows', 'Net deposits and withdrawals', 'money'],
+  ['cost_basis', 'Cost basis', 'text'],
   ['days', 'Days in the period', 'int'],
   ['from', 'From', 'time'],
   ['to', 'To', 'time'],
-  ['unpriced_fills', 'Fills without a USDT price', 'int'],
-  ['unpriced_fees', 'Fees without a USDT price', 'int'],
+  ['unpriced_fills', 'Fills that could not be priced', 'int'],
+  ['unpriced_fees', 'Fees that could not be priced', 'int'],
   ['exchange', 'Exchange', 'text'],
   ['label', 'Label', 'text'],
   ['computed_at', 'Computed at', 'time'],
@@ -51,6 +67,8 @@ export function formatValue(v: unknown, kind: Kind, currency: string): string {
         return formatNumber(v, 0);
       case 'ratio':
         return formatNumber(v, 2);
+      case 'percent':
+        return `${formatNumber(v * 100, 2)} %`;
       default:
         return String(v);
     }
@@ -67,7 +85,7 @@ export function formatValue(v: unknown, kind: Kind, currency: string): string {
   return JSON.stringify(v);
 }
 
-/** The headline line: "PnL +1,234.56 USDT · Sharpe 1.23 · 150 trades". */
+/** The headline line: "PnL +1,234.56 USD · Sharpe 1.23 · 150 trades". */
 export function headline(p: Payload): string {
   const cur = typeof p['currency'] === 'string' ? p['currency'] : '';
   const pnl = p['pnl'];
