@@ -126,13 +126,16 @@ export const requestAggregatesSchema = {
   },
 } as const;
 
+/** `{ "session_id": … }` and nothing else: the body of revoke, the params of the session log. */
+const sessionIdOnly = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['session_id'],
+  properties: { session_id: sessionId },
+} as const;
+
 export const revokeSchema = {
-  body: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['session_id'],
-    properties: { session_id: sessionId },
-  },
+  body: sessionIdOnly,
   response: {
     200: {
       type: 'object',
@@ -144,12 +147,7 @@ export const revokeSchema = {
 } as const;
 
 export const sessionLogsSchema = {
-  params: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['session_id'],
-    properties: { session_id: sessionId },
-  },
+  params: sessionIdOnly,
   response: {
     200: {
       type: 'object',

@@ -7,21 +7,14 @@
  * USD_STABLES are worth exactly 1 USDT. No triangulation: an asset without a USDT market (or
  * before its listing, after its delisting, in a trading halt) has no price (null).
  */
+import { USD_STABLECOINS } from '../aggregates/engine.js';
 import type { PriceOracle } from '../aggregates/ledger.js';
 import type { ExchangeClient } from './types.js';
 
 const HOUR = 3_600_000;
 
-/** Valued at exactly 1 USDT (an assumption, not a market price). */
-export const USD_STABLES: ReadonlySet<string> = new Set([
-  'USDT',
-  'USDC',
-  'FDUSD',
-  'BUSD',
-  'TUSD',
-  'USDP',
-  'DAI',
-]);
+/** Valued at exactly 1 USDT (an assumption, not a market price): the engine's list, one source of truth. */
+export const USD_STABLES: ReadonlySet<string> = new Set(USD_STABLECOINS.filter((a) => a !== 'USD'));
 
 export interface KlineOracleOptions {
   /** assets the engine will ask about */
