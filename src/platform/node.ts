@@ -40,13 +40,20 @@ function hkdfSha256(
 }
 
 type Curve = 'X25519' | 'Ed25519';
+// RFC 8410 PKCS#8 encoding: a fixed prefix, then the 32-byte raw key.
+const PKCS8_PREFIX: Record<Curve, string> = {
+  X25519: '302e020100300506032b656e04220420',
+  Ed25519: '302e020100300506032b657004220420',
+};
 // Private keys are long-lived (the key ring), so their KeyObjects are cached by identity.
 const privateCache = new WeakMap<Uint8Array, KeyObject>();
+// Public halves of the pairs generated here, so their first use skips publicFromPrivate.
+const knownPublic = new WeakMap<Uint8Array, Uint8Array>();
 
 function privateKeyObject(curve: Curve, priv: Uint8Array, pub?: Uint8Array): KeyObject {
   let key = privateCache.get(priv);
   if (!key) {
-    const x = pub ?? publicFromPrivate(curve, priv);
+    const x = pub ?? knownPublic.get(priv) ?? publicFromPrivate(curve, priv);
     key = crypto.createPrivateKey({
       key: { kty: 'OKP', crv: curve, d: b64u(priv), x: b64u(x) },
       format: 'jwk',
@@ -62,8 +69,7 @@ function publicKeyObject(curve: Curve, pub: Uint8Array): KeyObject {
 
 function publicFromPrivate(curve: Curve, priv: Uint8Array): Uint8Array {
   // JWK import requires x; derive it through the PKCS#8 path, once per long-lived key.
-  const prefix =
-    curve === 'X25519' ? '302e020100300506032b656e04220420' : '302e020100300506032b657004220420';
+  const prefix = PKCS8_PREFIX[curve];
   const key = crypto.createPrivateKey({
     key: Buffer.concat([Buffer.from(prefix, 'hex'), buf(priv)]),
     format: 'der',
@@ -73,17 +79,30 @@ function publicFromPrivate(curve: Curve, priv: Uint8Array): Uint8Array {
   return raw(Buffer.from(jwk.x!, 'base64url'));
 }
 
+/**
+ * Key pairs come out of the generator already encoded as JWK. Exporting the fresh private
+ * KeyObject instead (`export({format:'jwk'})`) deadlocks Node 20 now and then: the export holds
+ * the key's mutex while it allocates, the allocation runs a GC, and the GC finalises the spent
+ * KeyGenJob, whose destructor takes the same mutex (main thread in futex_wait under
+ * ~KeyGenJob ← ExportJWKEdKey, seen with gdb after 10⁴–10⁵ pairs). The private KeyObject is
+ * imported on first use instead (privateKeyObject), which costs ≈80 µs once per pair.
+ */
 function generate(curve: Curve): KeyPair {
-  const { privateKey } =
-    curve === 'X25519'
-      ? crypto.generateKeyPairSync('x25519')
-      : crypto.generateKeyPairSync('ed25519');
-  const jwk = privateKey.export({ format: 'jwk' });
+  const jwk = {
+    publicKeyEncoding: { format: 'jwk' },
+    privateKeyEncoding: { format: 'jwk' },
+  } as const;
+  // @types/node 20 has no JWK overload; the runtime returns JWK objects for these encodings.
+  const { privateKey } = (curve === 'X25519'
+    ? crypto.generateKeyPairSync('x25519', jwk)
+    : crypto.generateKeyPairSync('ed25519', jwk)) as unknown as { privateKey: crypto.JsonWebKey };
   const pair = {
-    privateKey: raw(Buffer.from(jwk.d!, 'base64url')),
-    publicKey: raw(Buffer.from(jwk.x!, 'base64url')),
+    privateKey: raw(Buffer.from(privateKey.d ?? '', 'base64url')),
+    publicKey: raw(Buffer.from(privateKey.x ?? '', 'base64url')),
   };
-  privateCache.set(pair.privateKey, privateKey);
+  if (pair.privateKey.length !== 32 || pair.publicKey.length !== 32)
+    throw new Error(`unexpected ${curve} key`);
+  knownPublic.set(pair.privateKey, pair.publicKey);
   return pair;
 }
 
