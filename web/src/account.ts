@@ -4,7 +4,7 @@
  * leaf hash = hash of its content); its own page `/r/<leaf_index>` adds the inclusion proof and the
  * checkpoint.
  */
-import { byId, fill, h } from './dom.js';
+import { byId, fill, h, verdictSetter } from './dom.js';
 import { formatValue, headline } from './format.js';
 import { apiMessage, CHECK_CODES, RESULT_CHECKS } from './messages.js';
 import { api, errorCode, getJson } from './net.js';
@@ -14,14 +14,8 @@ import { verifyHistoryEntry, type AccountHistory } from './verify-entry.js';
 const PATH = /^\/a\/([0-9a-f]{64})\/?$/;
 
 export async function accountPage(): Promise<void> {
-  const verdictEl = byId('account-verdict');
   const body = byId('account-body');
-  const setVerdict = (cls: string, text: string): void => {
-    verdictEl.className = `verdict big ${cls}`;
-    verdictEl.textContent = text;
-    // "Not verified yet" points at the panel where the visitor chooses what to trust.
-    if (cls === 'warn') verdictEl.append(' ', h('a', { href: '#trust' }, 'Verify the enclave'));
-  };
+  const setVerdict = verdictSetter(byId('account-verdict'));
   const m = PATH.exec(location.pathname);
   if (!m) {
     setVerdict('bad', 'This is not a valid account link (64 lowercase hex characters).');

@@ -46,3 +46,12 @@ export function freshNonce(): string {
   for (const x of b) s += String.fromCharCode(x);
   return btoa(s);
 }
+
+/** Sets a page's big verdict line; "not verified yet" points at the panel where the visitor chooses what to trust. */
+export function verdictSetter(verdictEl: HTMLElement): (cls: string, text: string) => void {
+  return (cls, text) => {
+    verdictEl.className = `verdict big ${cls}`;
+    verdictEl.textContent = text;
+    if (cls === 'warn') verdictEl.append(' ', h('a', { href: '#trust' }, 'Verify the enclave'));
+  };
+}

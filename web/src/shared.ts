@@ -3,7 +3,7 @@
  * it in the visitor's browser against the attestation root and the expected image hash. A revoked
  * entry shows "revoked by the owner" with its leaf hash (still proved to be in the log).
  */
-import { byId, fill, h } from './dom.js';
+import { byId, fill, h, verdictSetter } from './dom.js';
 import { formatValue, headline, metricsTable } from './format.js';
 import { apiMessage, RESULT_CHECKS } from './messages.js';
 import { api, errorCode, getJson } from './net.js';
@@ -14,14 +14,8 @@ const PATH = /^\/r\/(0|[1-9][0-9]{0,14})\/?$/;
 const ACCOUNT = /^[0-9a-f]{64}$/;
 
 export async function sharedPage(): Promise<void> {
-  const verdictEl = byId('shared-verdict');
   const body = byId('shared-body');
-  const setVerdict = (cls: string, text: string): void => {
-    verdictEl.className = `verdict big ${cls}`;
-    verdictEl.textContent = text;
-    // "Not verified yet" points at the panel where the visitor chooses what to trust.
-    if (cls === 'warn') verdictEl.append(' ', h('a', { href: '#trust' }, 'Verify the enclave'));
-  };
+  const setVerdict = verdictSetter(byId('shared-verdict'));
   const m = PATH.exec(location.pathname);
   if (!m) {
     setVerdict('bad', 'This is not a valid result link.');
