@@ -9,10 +9,12 @@
  * latency it samples the CPU time of every process (host, enclave, PostgreSQL backends, the load
  * generator) to show where a request's time goes, and the machine's CPU pressure (PSI "some": the
  * share of time something runnable waited for a CPU), because the machine is shared. An aggregate
- * takes seconds by design: the Binance adapter paces its calls for Binance's IP weight limit.
+ * takes seconds by design: the Binance adapter paces its calls for Binance's IP weight limit, and
+ * more concurrent aggregates than --agg-connections 4 trip the simulator's per-IP /sapi limits
+ * (10 withdraw-history requests/s), which it models after Binance: 502 EXCHANGE_UNAVAILABLE.
  * Needs `npm run build` first.
  * Flags: --duration S (submit_key and ceiling, 10), --connections (32), --agg-duration S (20),
- * --agg-connections (8), --pool (distinct envelopes, 4 000), --sessions (for aggregates, 64),
+ * --agg-connections (4), --pool (distinct envelopes, 4 000), --sessions (for aggregates, 64),
  * --warmup S (2). Env: BENCH_PG_ADMIN_URL (postgresql://postgres@127.0.0.1:5432/postgres),
  * BENCH_CPU_PROF=<dir> (the host writes a V8 CPU profile there).
  *
@@ -30,13 +32,14 @@ import { CryptoHelper } from '../src/client/crypto-helper.js';
 import { nodePlatform } from '../src/platform/node.js';
 import { DEMO_ACCOUNT } from '../src/sim/binance.js';
 import { freePort, startProcess, type Proc } from '../test/helpers/processes.js';
+import { stallMeter } from './lib/psi.js';
 import { fig, intFlags, report, round, table } from './lib/report.js';
 
 const flags = intFlags({
   duration: { def: 10, min: 1 },
   connections: { def: 32, min: 1 },
   'agg-duration': { def: 20, min: 1 },
-  'agg-connections': { def: 8, min: 1 },
+  'agg-connections': { def: 4, min: 1 },
   pool: { def: 4_000, min: 2_000 },
   sessions: { def: 64, min: 1 },
   warmup: { def: 2, min: 0 },
@@ -76,15 +79,6 @@ function childPids(pid: number): number[] {
 }
 
 type Sample = Map<string, Map<number, number>>; // group → pid → CPU ms
-
-/** Total µs during which some runnable task waited for a CPU (Linux PSI), or NaN without PSI. */
-function cpuStallUs(): number {
-  try {
-    return Number(/some .*total=(\d+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1]);
-  } catch {
-    return NaN;
-  }
-}
 
 async function sample(groups: Record<string, () => Promise<number[]> | number[]>): Promise<Sample> {
   const out: Sample = new Map();
@@ -198,7 +192,7 @@ async function load(
 ): Promise<Load> {
   let next = 0;
   const before = await sample(groups);
-  const stall0 = cpuStallUs();
+  const stalled = stallMeter();
   const result = await autocannon({
     url,
     connections,
@@ -214,7 +208,7 @@ async function load(
     ],
   });
   const cpu = cpuBetween(before, await sample(groups));
-  const stall = (cpuStallUs() - stall0) / 1e4 / result.duration;
+  const stall = stalled();
   return { result, rps: result.requests.total / result.duration, cpu, stall };
 }
 
@@ -408,10 +402,15 @@ try {
       ...cpuRows('request_aggregates', agg),
     ],
   );
-  if (submit.result.non2xx > 0)
-    log(
-      `submit_key non-2xx responses (${codes(submit.result)}); host log tail:\n${host.lines.slice(-20).join('\n')}`,
-    );
+  for (const [name, l] of [
+    ['submit_key', submit],
+    ['request_aggregates', agg],
+  ] as const) {
+    if (l.result.non2xx > 0) log(`${name}: non-2xx responses (${codes(l.result)})`);
+  }
+  if (submit.result.non2xx + agg.result.non2xx > 0 && host.lines.length > 0) {
+    log(`host log tail:\n${host.lines.slice(-20).join('\n')}`);
+  }
 
   const figs = (prefix: string, l: Load) => ({
     [`${prefix}_rps`]: fig(l.rps, 'req/s', 0),

@@ -24,6 +24,7 @@ import { utf8 } from '../src/common/bytes.js';
 import { openEnvelope, sealEnvelope, type Envelope } from '../src/crypto/envelope.js';
 import { nodePlatform } from '../src/platform/node.js';
 import { webPlatform } from '../src/platform/web.js';
+import { stallMeter } from './lib/psi.js';
 import { fig, intFlags, report, round, table } from './lib/report.js';
 
 const flags = intFlags({
@@ -139,12 +140,14 @@ for (const t of Object.values(total)) Object.assign(t, { wall: 0, cpu: 0, n: 0 }
 // The node implementations take turns on chunks of the same envelopes, so a burst of load from
 // elsewhere hits them alike; each opens every one of the n envelopes once per round.
 const CHUNK = 500;
+const stalled = stallMeter();
 for (let r = 0; r < flags.rounds; r++) {
   for (let from = 0; from < flags.n; from += CHUNK) {
     const to = Math.min(from + CHUNK, flags.n);
     for (const name of ['ours-node', 'naive', 'x25519-only'] as const) run(name, from, to);
   }
 }
+const stall = stalled();
 process.stderr.write(`opening ${flags['web-n']} envelopes with @noble…\n`);
 run('ours-web', 0, flags['web-n']);
 const [ours, naive, floor, web] = (['ours-node', 'naive', 'x25519-only', 'ours-web'] as const).map(
@@ -179,7 +182,7 @@ table(
 process.stdout.write(
   `ours-node: ${round(naive.cpuUs / ours.cpuUs, 2)}× the naive peer's opens per core, ` +
     `${round(ours.cpuUs / floor.cpuUs, 2)}× the cost of X25519 alone ` +
-    `(goal: ≥ 12 000 opens/s per core)\n`,
+    `(goal: ≥ 12 000 opens/s per core); CPU stall (PSI) during the node rounds: ${round(stall, 0)} %\n`,
 );
 
 const figures = (prefix: string, r: Run) => ({
@@ -190,7 +193,12 @@ const figures = (prefix: string, r: Run) => ({
 });
 report(
   'envelope',
-  { ...figures('node', ours), ...figures('web', web), ...figures('x25519_only', floor) },
+  {
+    ...figures('node', ours),
+    ...figures('web', web),
+    ...figures('x25519_only', floor),
+    cpu_stall: fig(stall, '%', 0),
+  },
   figures('naive', naive),
   {
     node_over_naive: round(naive.cpuUs / ours.cpuUs, 2),
