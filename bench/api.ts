@@ -375,6 +375,7 @@ try {
       'non-2xx',
       'errors',
       'status codes',
+      'CPU stall',
     ],
     [
       row('ceiling (bare Fastify)', connections, ceil),
