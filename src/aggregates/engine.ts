@@ -551,16 +551,7 @@ export class MetricsEngine {
     r = add(r, move(base, baseQ, baseV, this.basis));
     if (!quote.par) r = add(r, move(quote, quoteQ, quoteV, this.basis));
     else quote.qty = add(quote.qty, quoteQ);
-    if (inWin) {
-      this.volume.add(v);
-      this.fees.add(feeV);
-      this.realized.add(r);
-      if (st) {
-        st.volume.add(v);
-        st.fees.add(feeV);
-        st.realized.add(r);
-      }
-    }
+    if (inWin) this.book(v, feeV, r, st);
     this.trip(sym.trip, baseQ, sub(r, feeV), inWin, st);
   }
 
@@ -684,6 +675,18 @@ export class MetricsEngine {
   }
 
   /** Round trips: the symbol's net position from its fills, flat to flat. */
+  /** Adds one fill's volume, fee and realized PnL to the window totals (and its symbol's). */
+  private book(v: Tick, feeV: Tick, r: Tick, st: SymStats | undefined): void {
+    this.volume.add(v);
+    this.fees.add(feeV);
+    this.realized.add(r);
+    if (st) {
+      st.volume.add(v);
+      st.fees.add(feeV);
+      st.realized.add(r);
+    }
+  }
+
   private trip(t: Trip, dq: Tick, pnl: Tick, inWin: boolean, st: SymStats | undefined): void {
     const before = t.qty;
     if (typeof before === 'number' && typeof dq === 'number' && typeof pnl === 'number') {
@@ -834,16 +837,7 @@ export class MetricsEngine {
         r = add(r, move(fh, neg(fee), neg(feeV), this.basis));
       }
     }
-    if (inWin) {
-      this.volume.add(v);
-      this.fees.add(feeV);
-      this.realized.add(r);
-      if (st) {
-        st.volume.add(v);
-        st.fees.add(feeV);
-        st.realized.add(r);
-      }
-    }
+    if (inWin) this.book(v, feeV, r, st);
     this.trip(sym.trip, q, sub(r, feeV), inWin, st);
   }
 
