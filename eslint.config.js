@@ -26,6 +26,8 @@ export default tseslint.config(
       '.cache/**',
       'test/vectors/**',
       'coverage/**',
+      'cdk.out/**',
+      'release/enclave/**',
     ],
   },
   js.configs.recommended,
@@ -38,6 +40,30 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
       '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    // Lambda handlers inlined into templates run as CommonJS on the Lambda Node runtime.
+    files: ['infra/lambda/**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // Infrastructure code never reaches the service bundles or the browser core. A separate rule
+    // name, so the per-layer no-restricted-imports below still apply.
+    files: ['src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', 'cdk-nag', '**/infra/**'],
+              message: 'Infrastructure as code stays under infra/; src/ never imports it.',
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -2,9 +2,9 @@
  * Transparency-log tree (protocol §6) at 1,000,000 leaves, ours against merkletreejs configured for
  * RFC 6962, in one process on the same 32-byte leaves:
  *   build         CompactRange over all leaves, root only (leaf hash + append, nodePlatform)
- *   build-par     the same split into aligned 2^16-leaf chunks over worker_threads (one
- *                 CompactRange per chunk, each with nodePlatform), merged with appendSubtree;
- *                 the worker pool is started before the clock, as a log server keeps it
+ *   build-par     TreePool (src/cli/tree-pool.ts, what `perf-aggregator log consistency` rebuilds
+ *                 a log with): aligned 2^16-leaf chunks hashed on worker_threads, merged with
+ *                 appendSubtree; the pool is started before the clock, as an auditor keeps it
  *   append        one leaf at a time through CompactRange.append, storing every node it reports
  *                 in per-level typed arrays: what a log really does, and all a host needs to serve
  *   proofs        --proofs random inclusion proofs at the full size, served from the stored nodes
@@ -13,9 +13,6 @@
  *                 false, sortPairs false, node prefix 0x01 via its `concatenator` option, hash
  *                 fn createHash('sha256') (the primitive nodePlatform uses); proofs with
  *                 getProof(leaf, index) (without the index it scans every leaf)
- *   what-if       build and build-par again with nodePlatform's sha256 swapped for the one-shot
- *                 crypto.hash (Node ≥ 20.12): NOT nodePlatform, reported apart (`*_oneshot`) to
- *                 size the proposed one-line change to src/platform/node.ts
  * Build rounds interleave ours and the peer (median of --rounds), so a burst of load from other
  * processes on this shared VM hits both alike. Roots must agree (the reference tree's sizes 0..8
  * and the full tree) and the first 50 peer proofs must equal ours, or the benchmark exits 1 before
@@ -24,14 +21,13 @@
  *
  *   node node_modules/tsx/dist/cli.mjs bench/tlog.ts
  */
-import { createHash, hash as oneShotHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { MerkleTree } from 'merkletreejs';
+import { TreePool } from '../src/cli/tree-pool.js';
 import { bytesEqual, fromHex, toHex } from '../src/common/bytes.js';
 import { nodePlatform as P } from '../src/platform/node.js';
-import type { Platform } from '../src/platform/types.js';
 import { CompactRange } from '../src/tlog/compact-range.js';
 import { leafHash } from '../src/tlog/hash.js';
 import { inclusionProofPlan } from '../src/tlog/proof-plan.js';
@@ -40,15 +36,6 @@ import { fig, intFlags, report, round, table, type Figures } from './lib/report.
 
 const LEAF_SIZE = 32;
 const PROOF_REPS = 5;
-
-/** The what-if: nodePlatform with a one-shot SHA-256. Not what the service runs. */
-const ONESHOT: Platform = {
-  ...P,
-  sha256: (d) => {
-    const b = oneShotHash('sha256', d, 'buffer') as unknown as Buffer;
-    return new Uint8Array(b.buffer, b.byteOffset, b.length);
-  },
-};
 
 /** Leaf i: 32 bytes, the big-endian index in the first 4 and a fixed pattern after. */
 function makeLeaves(n: number, shared = false): Uint8Array {
@@ -64,96 +51,6 @@ function makeLeaves(n: number, shared = false): Uint8Array {
 }
 const leafAt = (leaves: Uint8Array, i: number): Uint8Array =>
   leaves.subarray(i * LEAF_SIZE, (i + 1) * LEAF_SIZE);
-
-// --- worker: build the compact range of one aligned chunk -------------------------------------
-interface ChunkJob {
-  id: number;
-  begin: number;
-  end: number;
-  oneshot: boolean;
-}
-interface ChunkResult {
-  id: number;
-  /** The chunk's frontier as (level, hash): one subtree for a full power-of-two chunk. */
-  subtrees: { level: number; hash: Uint8Array }[];
-}
-
-function workerMain(): void {
-  let leaves: Uint8Array | undefined;
-  parentPort!.on('message', (msg: { leaves: SharedArrayBuffer } | ChunkJob) => {
-    if ('leaves' in msg) {
-      leaves = new Uint8Array(msg.leaves);
-      parentPort!.postMessage('ready');
-      return;
-    }
-    const pf = msg.oneshot ? ONESHOT : P;
-    const range = CompactRange.empty();
-    for (let i = msg.begin; i < msg.end; i++) range.append(pf, leafHash(pf, leafAt(leaves!, i)));
-    const levels = range.frontierIds().map((id) => id.level);
-    const result: ChunkResult = {
-      id: msg.id,
-      subtrees: range.frontier().map((hash, k) => ({ level: levels[k]!, hash })),
-    };
-    parentPort!.postMessage(result);
-  });
-}
-
-async function startPool(size: number, leaves: Uint8Array): Promise<Worker[]> {
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(import.meta.url)}); });`;
-  return Promise.all(
-    Array.from({ length: size }, async () => {
-      const w = new Worker(boot, { eval: true });
-      await new Promise<void>((resolve, reject) => {
-        w.once('message', () => resolve());
-        w.once('error', reject);
-        w.postMessage({ leaves: leaves.buffer as SharedArrayBuffer });
-      });
-      return w;
-    }),
-  );
-}
-
-/** Hands chunks to idle workers, then merges the chunk frontiers in order with appendSubtree. */
-async function buildParallel(
-  pool: Worker[],
-  n: number,
-  chunkLog2: number,
-  pf: Platform,
-): Promise<Uint8Array> {
-  const chunk = 2 ** chunkLog2;
-  const jobs: ChunkJob[] = [];
-  const oneshot = pf === ONESHOT;
-  for (let begin = 0, id = 0; begin < n; begin += chunk, id++)
-    jobs.push({ id, begin, end: Math.min(n, begin + chunk), oneshot });
-  const results: ChunkResult[] = new Array(jobs.length);
-  let next = 0;
-  await Promise.all(
-    pool.map(
-      (w) =>
-        new Promise<void>((resolve, reject) => {
-          const feed = (): void => {
-            if (next >= jobs.length) {
-              w.off('message', onMessage);
-              resolve();
-              return;
-            }
-            w.postMessage(jobs[next++]);
-          };
-          const onMessage = (r: ChunkResult): void => {
-            results[r.id] = r;
-            feed();
-          };
-          w.on('message', onMessage);
-          w.once('error', reject);
-          feed();
-        }),
-    ),
-  );
-  const range = CompactRange.empty();
-  for (const r of results) for (const s of r.subtrees) range.appendSubtree(pf, s.level, s.hash);
-  return range.root(pf);
-}
 
 // --- node store: one typed array per level -----------------------------------------------------
 class LevelStore {
@@ -212,10 +109,10 @@ function fail(msg: string): never {
   process.exit(1);
 }
 
-function buildRoot(leaves: Uint8Array, n: number, pf: Platform = P): Uint8Array {
+function buildRoot(leaves: Uint8Array, n: number): Uint8Array {
   const range = CompactRange.empty();
-  for (let i = 0; i < n; i++) range.append(pf, leafHash(pf, leafAt(leaves, i)));
-  return range.root(pf);
+  for (let i = 0; i < n; i++) range.append(P, leafHash(P, leafAt(leaves, i)));
+  return range.root(P);
 }
 
 function peerBuildTree(leaves: Uint8Array, n: number): MerkleTree {
@@ -295,14 +192,16 @@ async function main(): Promise<void> {
   // Warm-up on a small tree, every code path.
   const warm = Math.min(n, 50_000);
   buildRoot(leaves, warm);
-  buildRoot(leaves, warm, ONESHOT);
   appendAndStore(leaves, warm, new LevelStore(warm));
   peerBuildTree(leaves, warm);
   process.stderr.write(`starting ${workers} workers…\n`);
-  const pool = await startPool(workers, leaves);
-  const warmPar = Math.min(n, 4 * 2 ** chunkLog2);
-  await buildParallel(pool, warmPar, chunkLog2, P);
-  await buildParallel(pool, warmPar, chunkLog2, ONESHOT);
+  // The auditor's parallel build (src/cli/tree-pool.ts) over the same entries.
+  const ends = new Float64Array(new SharedArrayBuffer(n * 8));
+  for (let i = 0; i < n; i++) ends[i] = (i + 1) * LEAF_SIZE;
+  const pool = TreePool.start(workers, chunkLog2);
+  const buildParallel = async (size: number): Promise<Uint8Array> =>
+    (await pool.roots({ kind: 'entries', data: leaves, ends }, [size]))[0]!;
+  await buildParallel(Math.min(n, 4 * 2 ** chunkLog2));
 
   // Build rounds, interleaved; medians.
   const runs = {
@@ -310,32 +209,26 @@ async function main(): Promise<void> {
     par: [] as Timed<Uint8Array>[],
     append: [] as Timed<Uint8Array>[],
     peer: [] as Timed<null>[],
-    oneshot: [] as Timed<Uint8Array>[],
-    oneshotPar: [] as Timed<Uint8Array>[],
   };
   const store = new LevelStore(n);
   let tree: MerkleTree | null = null;
   for (let r = 0; r < flags.rounds; r++) {
     process.stderr.write(`build round ${r + 1}/${flags.rounds}…\n`);
     runs.build.push(timed(() => buildRoot(leaves, n)));
-    runs.par.push(await timedAsync(() => buildParallel(pool, n, chunkLog2, P)));
+    runs.par.push(await timedAsync(() => buildParallel(n)));
     runs.append.push(timed(() => appendAndStore(leaves, n, store)));
     tree = null; // let the previous round's peer tree go before building the next
     const peerRun = timed(() => peerBuildTree(leaves, n));
     tree = peerRun.value;
     runs.peer.push({ ...peerRun, value: null });
-    runs.oneshot.push(timed(() => buildRoot(leaves, n, ONESHOT)));
-    runs.oneshotPar.push(await timedAsync(() => buildParallel(pool, n, chunkLog2, ONESHOT)));
   }
-  await Promise.all(pool.map((w) => w.terminate()));
+  await pool.close();
   const build = med(runs.build);
   const par = med(runs.par);
   const append = med(runs.append);
   const peerBuild = med(runs.peer);
-  const oneshot = med(runs.oneshot);
-  const oneshotPar = med(runs.oneshotPar);
   const root = append.value;
-  for (const r of [build, par, oneshot, oneshotPar]) {
+  for (const r of [build, par]) {
     if (!bytesEqual(r.value, root)) fail('our build paths disagree on the root');
   }
   const peer: MerkleTree = tree ?? fail('no merkletreejs tree');
@@ -395,7 +288,7 @@ async function main(): Promise<void> {
         build,
         `${round(n / build.wallMs, 0)} leaves/ms`,
       ),
-      row(`ours  build, ${workers} workers`, par, 'CPU: main thread only'),
+      row(`ours  build, ${workers} workers (TreePool)`, par, 'CPU: main thread only'),
       row(
         'ours  append 1-by-1 + store nodes',
         append,
@@ -426,8 +319,6 @@ async function main(): Promise<void> {
         peerProofs,
         `${round(perProofUs(peerProofs), 1)} µs/proof`,
       ),
-      row('what-if  build, sha256 = crypto.hash', oneshot, 'not nodePlatform'),
-      row(`what-if  build, ${workers} workers, crypto.hash`, oneshotPar, 'not nodePlatform'),
     ],
   );
   const ratio = {
@@ -437,13 +328,10 @@ async function main(): Promise<void> {
     build_cpu_vs_peer: round(peerBuild.cpuMs / build.cpuMs, 2),
     proof_vs_peer: round(peerProofs.wallMs / proofs.wallMs, 2),
     proof_cached_vs_peer: round(peerProofs.wallMs / proofsCached.wallMs, 2),
-    whatif_oneshot_build_vs_peer: round(peerBuild.wallMs / oneshot.wallMs, 2),
-    whatif_oneshot_build_parallel_vs_peer: round(peerBuild.wallMs / oneshotPar.wallMs, 2),
   };
   process.stdout.write(
     `speed-up over merkletreejs (wall, goal ≥ 4×): build ${ratio.build_vs_peer}×, ` +
-      `${workers}-worker build ${ratio.build_parallel_vs_peer}×, append+store ${ratio.append_store_vs_peer}×; ` +
-      `what-if crypto.hash: ${ratio.whatif_oneshot_build_vs_peer}× / ${ratio.whatif_oneshot_build_parallel_vs_peer}×\n` +
+      `${workers}-worker build ${ratio.build_parallel_vs_peer}×, append+store ${ratio.append_store_vs_peer}×\n` +
       `proofs (goal < 100 µs): ${round(perProofUs(proofs), 1)} µs, ${round(perProofUs(proofsCached), 1)} µs with the cache\n`,
   );
   const figures: Figures = {
@@ -457,8 +345,6 @@ async function main(): Promise<void> {
     proof_us: fig(perProofUs(proofs), 'µs', 1),
     proof_cached_us: fig(perProofUs(proofsCached), 'µs', 1),
     verify_us: fig(perProofUs(verify), 'µs', 1),
-    whatif_oneshot_build_ms: fig(oneshot.wallMs, 'ms', 0),
-    whatif_oneshot_build_parallel_ms: fig(oneshotPar.wallMs, 'ms', 0),
   };
   const peerFigures: Figures = {
     build_ms: fig(peerBuild.wallMs, 'ms', 0),
@@ -468,6 +354,4 @@ async function main(): Promise<void> {
   report('tlog', figures, peerFigures, ratio);
 }
 
-// Entry last, once every module-level constant is initialised.
-if (isMainThread) await main();
-else workerMain();
+await main();

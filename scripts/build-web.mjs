@@ -40,7 +40,12 @@ await build({
   ],
 });
 
-const css = readFileSync('web/src/styles.css');
+// uPlot's own stylesheet goes into the one same-origin stylesheet (the CSP allows no other).
+const css = Buffer.concat([
+  readFileSync('node_modules/uplot/dist/uPlot.min.css'),
+  Buffer.from('\n'),
+  readFileSync('web/src/styles.css'),
+]);
 writeFileSync(join(ASSETS, 'app.css'), css);
 writeFileSync(join(ASSETS, 'icon.svg'), readFileSync('web/src/icon.svg'));
 

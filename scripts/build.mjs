@@ -22,6 +22,11 @@ await Promise.all([
       'enclave/main': 'src/enclave/main.ts',
       'api/main': 'src/api/main.ts',
       'cli/main': 'src/cli/main.ts',
+      // the exchange simulator the host starts in development mode (EXCHANGE_SIM)
+      'sim/main': 'src/sim/main.ts',
+      // the tree pool's worker thread, loaded from beside cli/main.js
+      'cli/tree-worker': 'src/cli/tree-worker.ts',
+      'keyservice/main': 'src/keyservice/main.ts',
     },
     outdir: 'dist',
   }),

@@ -4,14 +4,14 @@
  */
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { CodedError } from '../common/errors.js';
 import type { LogStore } from '../store/log-store.js';
 import type { Store } from '../store/types.js';
 import type { ApiConfig } from './config.js';
 import type { EnclaveLink } from './enclave-link.js';
-import { ApiError, isApiErrorCode, type ApiErrorCode } from './errors.js';
+import { ApiError, toApiError } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
 import { attestationRoutes } from './routes/attestation.js';
 import { enclaveRoutes } from './routes/enclave.js';
@@ -29,51 +29,32 @@ export interface AppDeps {
     | 'RATE_LIMIT_WINDOW'
     | 'ALLOWED_ORIGINS'
     | 'REQUEST_TIMEOUT_MS'
+    | 'JOB_TIMEOUT_MS'
     | 'TRUST_PROXY'
-  >;
+  > &
+    Partial<Pick<ApiConfig, 'SHUTDOWN_GRACE_MS'>>;
   store: Store;
   logStore: Pick<LogStore, 'leafAt' | 'leavesOfAccount' | 'leavesOfSession' | 'nodes'>;
   tlog: TransparencyLog;
-  enclave: Pick<EnclaveLink, 'identity' | 'call'>;
+  enclave: Pick<EnclaveLink, 'identity' | 'call' | 'sync'>;
   metrics: ApiMetrics;
   logger: Logger;
   /** The dev root CA in PEM, or null outside dev mode (the route then answers 404). */
   devRootPem: () => string | null;
+  /** Public demo credentials of the dev exchange simulator per exchange, or null without one. */
+  demoAccounts?: () => Record<
+    string,
+    { apiKey: string; apiSecret: string; passphrase?: string }
+  > | null;
   now: () => number;
+  /**
+   * Shared rate-limit counters (REDIS_URL): every host instance counts against the same key per
+   * client address, atomically (the plugin's Lua INCR+PEXPIRE). Absent: this process's memory.
+   */
+  rateLimitRedis?: { client: Redis; nameSpace: string };
 }
 
 const BODY_LIMIT = 16 * 1024;
-
-/** Maps any error to the protocol's error body. Driver and library messages never reach the client. */
-export function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  const e = err as FastifyError & { validation?: unknown[] };
-  if (e?.validation)
-    return new ApiError('INVALID_REQUEST', `request failed validation: ${e.message}`);
-  switch (e?.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError('PAYLOAD_TOO_LARGE');
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ApiError('UNSUPPORTED_MEDIA_TYPE');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new ApiError('INVALID_REQUEST', 'the body is not valid JSON');
-  }
-  if (e?.statusCode === 400 && typeof e.code === 'string' && e.code.startsWith('FST_'))
-    return new ApiError('INVALID_REQUEST');
-  if (err instanceof CodedError) {
-    const code: string = err.code;
-    if (code === 'ENCLAVE_TIMEOUT' || code === 'ENCLAVE_BUSY' || code === 'ENCLAVE_NOT_READY')
-      return new ApiError('ENCLAVE_UNAVAILABLE');
-    if (code.startsWith('STORE_'))
-      return code === 'STORE_CONSTRAINT'
-        ? new ApiError('INVALID_REQUEST')
-        : new ApiError('STORE_UNAVAILABLE');
-    if (isApiErrorCode(code)) return new ApiError(code as ApiErrorCode);
-  }
-  return new ApiError('INTERNAL');
-}
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -82,7 +63,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     trustProxy: deps.config.TRUST_PROXY,
-    return503OnClosing: true,
+    // A malformed percent-encoding or an over-long path parameter is rejected by the router before
+    // any hook runs; Fastify's default answer has no protocol body and echoes the URL.
+    frameworkErrors: (_err, _req, reply) => {
+      deps.metrics.rejected.inc({ code: 'INVALID_REQUEST' });
+      // not routed yet, so no route schema types this reply
+      void (reply as FastifyReply)
+        .code(400)
+        .header('x-content-type-options', 'nosniff')
+        .send({ error: { code: 'INVALID_REQUEST', message: 'the request URL is not valid' } });
+    },
+    // Our own 503 while closing (below): Fastify's built-in one has no protocol error body.
+    return503OnClosing: false,
     ajv: {
       customOptions: {
         removeAdditional: false,
@@ -91,6 +83,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         allErrors: false,
       },
     },
+  });
+
+  // Graceful shutdown stops intake: requests on connections still open get a protocol 503 and
+  // `Connection: close`; the listener itself is already closed, so no new connection arrives.
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+  app.addHook('onRequest', async (_req, reply) => {
+    if (!draining) return;
+    reply.header('connection', 'close');
+    throw new ApiError('ENCLAVE_UNAVAILABLE', 'the service is shutting down; retry later');
   });
 
   // JSON only: dropping the text/plain parser makes a CORS "simple request" body a 415, not a request.
@@ -117,6 +121,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.addHook('onSend', async (req, reply) => {
+    // a request that was in flight at shutdown: its keep-alive connection must not hold the close
+    if (draining) reply.header('connection', 'close');
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     if (req.url.startsWith('/enclave/') || req.url.startsWith('/attestation/'))
@@ -132,6 +138,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(rateLimit, {
     max: deps.config.RATE_LIMIT_MAX,
     timeWindow: deps.config.RATE_LIMIT_WINDOW,
+    // The key is req.ip: the socket peer, or with TRUST_PROXY the nearest untrusted X-Forwarded-For
+    // hop, so a client cannot pick its own key by sending the header (docs/reliability.md).
+    ...(deps.rateLimitRedis && {
+      redis: deps.rateLimitRedis.client,
+      nameSpace: deps.rateLimitRedis.nameSpace,
+      // Redis down must not take the API down: requests pass unlimited (and the client logs it)
+      // until it is back. The per-request cost of failing closed would be a 500 on every call.
+      skipOnError: true,
+    }),
     errorResponseBuilder: (_req, ctx) =>
       new ApiError('RATE_LIMITED', 'too many requests', Math.ceil(ctx.ttl / 1000)),
   });

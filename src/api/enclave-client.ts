@@ -10,6 +10,7 @@ import {
   decodeResponse,
   encodeMessage,
   type RpcMethod,
+  type RpcProgress,
   type RpcRequestBody,
   type RpcResponseBody,
 } from '../wire/messages.js';
@@ -27,6 +28,7 @@ export class EnclaveCallError extends CodedError<string> {
 interface Pending {
   resolve(v: unknown): void;
   reject(e: Error): void;
+  onProgress?: (p: RpcProgress) => void;
   timer: NodeJS.Timeout;
 }
 
@@ -35,6 +37,8 @@ export interface EnclaveClient {
     method: M,
     body: RpcRequestBody<M>,
     timeoutMs?: number,
+    /** called for each progress message the enclave sends before its answer */
+    onProgress?: (p: RpcProgress) => void,
   ): Promise<RpcResponseBody<M>>;
   close(): void;
 }
@@ -88,6 +92,10 @@ export function createEnclaveClient(opts: {
             const res = decodeResponse(frame);
             const p = pending.get(res.id);
             if (!p) continue;
+            if ('progress' in res) {
+              p.onProgress?.(res.progress);
+              continue;
+            }
             pending.delete(res.id);
             clearTimeout(p.timer);
             if (res.ok) p.resolve(res.body);
@@ -103,7 +111,7 @@ export function createEnclaveClient(opts: {
   };
 
   return {
-    async call(method, body, timeoutMs = opts.defaultTimeoutMs) {
+    async call(method, body, timeoutMs = opts.defaultTimeoutMs, onProgress) {
       const started = performance.now();
       const s = await connect().catch((e: Error) => {
         opts.onCall?.(method, (performance.now() - started) / 1000, 'unavailable');
@@ -115,7 +123,7 @@ export function createEnclaveClient(opts: {
           pending.delete(id);
           reject(new EnclaveCallError('ENCLAVE_TIMEOUT', 'the enclave did not answer in time'));
         }, timeoutMs);
-        pending.set(id, { resolve, reject, timer });
+        pending.set(id, { resolve, reject, timer, ...(onProgress && { onProgress }) });
       });
       s.write(encodeFrame(encodeMessage({ v: 1, id, method, body })));
       try {

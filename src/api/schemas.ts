@@ -93,35 +93,79 @@ const signedAggregates = {
   },
 } as const;
 
+const aggregatesResponse = {
+  type: 'object',
+  required: [
+    'aggregates_signed',
+    'merkle_root',
+    'leaf_index',
+    'tree_size',
+    'inclusion_proof',
+    'checkpoint',
+    'logs_url',
+  ],
+  properties: {
+    aggregates_signed: signedAggregates,
+    merkle_root: { type: 'string' },
+    leaf_index: { type: 'integer' },
+    tree_size: { type: 'integer' },
+    inclusion_proof: { type: 'array', items: { type: 'string' } },
+    checkpoint: { type: 'string' },
+    logs_url: { type: 'string' },
+  },
+} as const;
+
+const jobProgress = {
+  type: ['object', 'null'],
+  properties: {
+    phase: { type: 'string' },
+    symbol: { type: ['string', 'null'] },
+    pages: { type: 'integer' },
+    fills: { type: 'integer' },
+    rate_limit_waits: { type: 'integer' },
+  },
+} as const;
+
+/** `GET /enclave/jobs/<id>` and the 202 of request_aggregates. */
+const jobView = {
+  type: 'object',
+  required: ['job_id', 'status', 'progress', 'created_at', 'finished_at'],
+  properties: {
+    job_id: { type: 'string' },
+    status: { type: 'string', enum: ['running', 'succeeded', 'failed'] },
+    progress: jobProgress,
+    created_at: { type: 'string' },
+    finished_at: { type: ['string', 'null'] },
+    result: aggregatesResponse,
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+    },
+  },
+} as const;
+
+export const jobSchema = {
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id'],
+    properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$' } },
+  },
+  response: { 200: jobView, ...errorResponses },
+} as const;
+
 export const requestAggregatesSchema = {
   body: {
     type: 'object',
     additionalProperties: false,
     required: ['session_id'],
-    properties: { session_id: sessionId, from: time, to: time },
+    // `daily` (additive, docs/api-extensions.md): include the daily equity series in the payload
+    properties: { session_id: sessionId, from: time, to: time, daily: { type: 'boolean' } },
   },
   response: {
-    200: {
-      type: 'object',
-      required: [
-        'aggregates_signed',
-        'merkle_root',
-        'leaf_index',
-        'tree_size',
-        'inclusion_proof',
-        'checkpoint',
-        'logs_url',
-      ],
-      properties: {
-        aggregates_signed: signedAggregates,
-        merkle_root: { type: 'string' },
-        leaf_index: { type: 'integer' },
-        tree_size: { type: 'integer' },
-        inclusion_proof: { type: 'array', items: { type: 'string' } },
-        checkpoint: { type: 'string' },
-        logs_url: { type: 'string' },
-      },
-    },
+    200: aggregatesResponse,
+    202: jobView,
     ...errorResponses,
   },
 } as const;

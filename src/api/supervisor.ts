@@ -1,6 +1,7 @@
 /**
- * Starts the enclave as its own OS process and restarts it when it dies (exponential backoff,
- * capped). The child gets an explicit, minimal environment: never the database URL or any host secret.
+ * Starts the enclave (or the local key service) as its own OS process and restarts it when it dies
+ * (exponential backoff, capped). The child gets an explicit, minimal environment: never the
+ * database URL or any host secret.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -10,8 +11,10 @@ export interface SupervisorOptions {
   env: Record<string, string>;
   /** Called with each line the enclave logs (JSON, non-sensitive by construction). */
   onLog: (line: string) => void;
-  /** Called when a (re)started enclave is listening. */
-  onReady: () => void;
+  /** Called when a (re)started child is listening, with the line that said so. */
+  onReady: (line: string) => void;
+  /** The log line fragment that means "listening"; default the enclave's. */
+  readyMarker?: string;
   onExit: (code: number | null, signal: string | null) => void;
 }
 
@@ -36,7 +39,7 @@ export function superviseEnclave(opts: SupervisorOptions): Supervisor {
     for (const stream of [c.stdout!, c.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         opts.onLog(line);
-        if (line.includes('"event":"enclave_listening"')) opts.onReady();
+        if (line.includes(opts.readyMarker ?? '"event":"enclave_listening"')) opts.onReady(line);
       });
     }
     c.on('exit', (code, signal) => {

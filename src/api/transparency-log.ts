@@ -5,7 +5,7 @@
  */
 import { fromBase64, fromHex, toBase64, toHex } from '../common/bytes.js';
 import type { Platform } from '../platform/types.js';
-import type { LogHead, LogStore, Sequencer } from '../store/log-store.js';
+import type { LogAppend, LogHead, LogStore, Sequencer } from '../store/log-store.js';
 import { alignedRangeNodes } from '../tlog/node-id.js';
 import { consistencyProofPlan, inclusionProofPlan } from '../tlog/proof-plan.js';
 import type { SignedAggregates } from '../wire/messages.js';
@@ -91,6 +91,7 @@ export function createTransparencyLog(deps: {
       signed: SignedAggregates,
       computedAt: Date,
       payloadJson: string,
+      history?: LogAppend['history'],
     ): Promise<LogEntryProof> {
       return logStore.sequence(async (seq) => {
         await seq.lockActiveSession(sessionId);
@@ -113,6 +114,7 @@ export function createTransparencyLog(deps: {
           nodes: r.nodes.map((n) => ({ level: n.level, index: n.index, hash: fromBase64(n.hash) })),
           head: next,
           aggregate: { payloadJson, signature: signed.signature, computedAt },
+          ...(history && { history }),
         });
         return inclusion(r.leaf_index, next, (ids) => seq.nodes(ids));
       });

@@ -12,8 +12,10 @@ import {
   type AttestationCheckResult,
 } from '../client/crypto-helper.js';
 import { nodePlatform } from '../platform/node.js';
+import { AttestationUsageError, attestationCommand } from './attestation-command.js';
 import { logCommand, verifyCommand } from './log-commands.js';
 import { runMetricsCommand } from './metrics-command.js';
+import { progressWriter } from './progress.js';
 import { promptHidden } from './prompt.js';
 
 const USAGE = `perf-aggregator <command> [options]
@@ -21,7 +23,9 @@ const USAGE = `perf-aggregator <command> [options]
   quote                               fetch and verify the enclave attestation
   submit --exchange X --label L --ttl S   seal and submit credentials (PERF_API_KEY, PERF_API_SECRET,
                                       PERF_API_PASSPHRASE from the environment, or a hidden prompt)
-  aggregates <session_id> [--out F] [--from T] [--to T]   request signed aggregates and save them
+  aggregates <session_id> [--out F] [--from T] [--to T] [--daily]
+                                      request signed aggregates (with the daily equity series),
+                                      showing the enclave's progress, and save them
   revoke <session_id>                 revoke a session and purge its data
   verify <result.json> [--attestation quote.json] [--root PEM]   verify a saved result offline
   log verify-inclusion --leaf-hash H --index N --size M --root R --proof H1,H2…
@@ -29,6 +33,9 @@ const USAGE = `perf-aggregator <command> [options]
   log verify-checkpoint FILE --vkey <C2SP verifier key>
   log consistency --from N --to M     audit the server's log between two sizes
   log vkey                            print the log's C2SP verifier key (from the quote)
+  attestation verify <file> [--root PEM] [--at <ISO time or ms>] [--expect-pcr0 HEX] [--allow-debug]
+                     [--nonce HEX]    verify a Nitro attestation document (raw CBOR, base64 or quote JSON)
+                                      offline; default root: the pinned AWS Nitro root G1
   metrics <file.csv> --kind returns|equity|pnl [--annualization 365] [--start-equity X]
                                       the metrics engine on a date,value CSV (same names as the payload)
 
@@ -68,6 +75,13 @@ async function main(argv: string[]): Promise<number> {
   // Offline and log commands take their own flags.
   if (argv[0] === 'verify') return verifyCommand(argv.slice(1), out);
   if (argv[0] === 'log') return logCommand(argv.slice(1), out);
+  if (argv[0] === 'attestation') {
+    try {
+      return await attestationCommand(argv.slice(1), out);
+    } catch (e) {
+      throw e instanceof AttestationUsageError ? new UsageError(e.message) : e;
+    }
+  }
   if (argv[0] === 'metrics') {
     return runMetricsCommand(argv.slice(1), {
       readFile: (p) => readFileSync(p, 'utf8'),
@@ -89,6 +103,7 @@ async function main(argv: string[]): Promise<number> {
       out: { type: 'string' },
       from: { type: 'string' },
       to: { type: 'string' },
+      daily: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -137,10 +152,15 @@ async function main(argv: string[]): Promise<number> {
     case 'aggregates': {
       if (!arg) throw new UsageError('aggregates needs a session id');
       const { attestation, verdict } = await attest(api, values);
-      const res = await api.requestAggregates(arg, {
-        ...(values.from && { from: values.from }),
-        ...(values.to && { to: values.to }),
-      });
+      const progress = progressWriter(process.stderr);
+      const res = await api
+        .requestAggregatesJob(arg, {
+          ...(values.from && { from: values.from }),
+          ...(values.to && { to: values.to }),
+          ...(values.daily && { daily: true }),
+          onProgress: (p) => progress.update(p),
+        })
+        .finally(() => progress.end());
       const signatureOk = CryptoHelper.verifySignedAggregates(
         res.aggregates_signed,
         attestation.signing_pubkey,

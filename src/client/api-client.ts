@@ -1,5 +1,6 @@
 /** HTTP calls of protocol v1, with an injected fetch and an explicit base URL. */
 import { CodedError } from '../common/errors.js';
+import type { RpcProgress } from '../wire/messages.js';
 import type { Attestation, SealedCredentials } from './crypto-helper.js';
 
 export class ApiCallError extends CodedError<string> {
@@ -25,10 +26,18 @@ export class ApiClient {
     private readonly fetchImpl: typeof fetch,
   ) {}
 
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  private async call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<T> {
     const res = await this.fetchImpl(this.baseUrl.replace(/\/$/, '') + path, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...extraHeaders,
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+      },
       ...(body !== undefined && { body: JSON.stringify(body) }),
     });
     const text = await res.text();
@@ -71,9 +80,73 @@ export class ApiClient {
   ): Promise<AggregatesResponse> {
     return this.call('POST', '/enclave/request_aggregates', { session_id: sessionId, ...range });
   }
+  /**
+   * request_aggregates as a job (docs/api-extensions.md): asks with `Prefer: respond-async`, then
+   * polls `GET /enclave/jobs/<id>` every `pollMs`, reporting progress, until the result or its
+   * error. A fast computation answers at once, with no job.
+   */
+  async requestAggregatesJob(
+    sessionId: string,
+    opts: AggregatesJobOptions = {},
+  ): Promise<AggregatesResponse> {
+    const { from, to, daily, onProgress, pollMs = 500, sleep = defaultSleep } = opts;
+    const first = await this.call<AggregatesResponse | JobView>(
+      'POST',
+      '/enclave/request_aggregates',
+      {
+        session_id: sessionId,
+        ...(from !== undefined && { from }),
+        ...(to !== undefined && { to }),
+        ...(daily !== undefined && { daily }),
+      },
+      { prefer: 'respond-async, wait=1' },
+    );
+    if (!('job_id' in first)) return first;
+    let job: JobView = first;
+    for (;;) {
+      if (job.progress) onProgress?.(job.progress);
+      if (job.status === 'succeeded' && job.result) return job.result;
+      if (job.status === 'failed')
+        throw new ApiCallError(
+          job.error?.code ?? 'INTERNAL',
+          job.error?.message ?? 'job failed',
+          0,
+        );
+      await sleep(pollMs);
+      job = await this.call<JobView>('GET', `/enclave/jobs/${encodeURIComponent(job.job_id)}`);
+    }
+  }
+  job(jobId: string): Promise<JobView> {
+    return this.call('GET', `/enclave/jobs/${encodeURIComponent(jobId)}`);
+  }
   revoke(sessionId: string): Promise<{ success: boolean; message: string }> {
     return this.call('POST', '/enclave/revoke', { session_id: sessionId });
   }
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Non-sensitive progress of a running job: the RPC's progress, relayed as is. */
+export type JobProgress = RpcProgress;
+
+export interface JobView {
+  job_id: string;
+  status: 'running' | 'succeeded' | 'failed';
+  progress: JobProgress | null;
+  created_at: string;
+  finished_at: string | null;
+  result?: AggregatesResponse;
+  error?: { code: string; message: string };
+}
+
+export interface AggregatesJobOptions {
+  from?: string;
+  to?: string;
+  /** include the daily equity series in the signed payload */
+  daily?: boolean;
+  onProgress?: (p: JobProgress) => void;
+  pollMs?: number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface AggregatesResponse {

@@ -28,6 +28,12 @@ export function logOrigin(ring: KeyRing): string {
 
 export function createLogSigner(platform: Platform) {
   let last: { size: number; root: Uint8Array } | null = null;
+  // The last head the host showed back as stored. A head is signed before the host's transaction
+  // commits; when that commit fails (the database restarted, the host crashed) the host can only
+  // show the head before it again. Accepting exactly that one step back keeps the log live; it
+  // gives a hostile host nothing it lacks already, since restarting the enclave forgets `last`
+  // altogether (docs/threat-model.md, docs/reliability.md).
+  let confirmed: { size: number; root: Uint8Array } | null = null;
 
   const fail = (code: 'LOG_HEAD_INVALID' | 'LOG_INCONSISTENT', message: string): never => {
     throw new EnclaveError(code, message);
@@ -64,7 +70,13 @@ export function createLogSigner(platform: Platform) {
       if (!bytesEqual(range.root(platform), root))
         fail('LOG_HEAD_INVALID', 'stored frontier does not match the checkpoint');
 
-      if (last !== null) {
+      const abandonedOne =
+        last !== null &&
+        confirmed !== null &&
+        last.size === confirmed.size + 1 &&
+        size === confirmed.size &&
+        bytesEqual(root, confirmed.root);
+      if (last !== null && !abandonedOne) {
         if (size < last.size) fail('LOG_INCONSISTENT', 'the log was rolled back');
         if (size === last.size && !bytesEqual(root, last.root))
           fail('LOG_INCONSISTENT', 'the log was forked');
@@ -84,6 +96,7 @@ export function createLogSigner(platform: Platform) {
         }
       }
 
+      confirmed = { size, root };
       let leafIndex: number | null = null;
       let leaf: Uint8Array | null = null;
       let nodes: { level: number; index: number; hash: Uint8Array }[] = [];

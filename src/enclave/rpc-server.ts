@@ -11,6 +11,8 @@ import {
   encodeMessage,
   validateRequestBody,
   type RpcMethod,
+  type RpcProgress,
+  type RpcProgressMessage,
   type RpcResponse,
 } from '../wire/messages.js';
 import type { createEnclaveService } from './service.js';
@@ -26,6 +28,7 @@ const PUBLIC_CODES = new Set([
   'EXCHANGE_MISMATCH',
   'UNKNOWN_EXCHANGE',
   'EXCHANGE_AUTH_FAILED',
+  'KEY_NOT_READ_ONLY',
   'EXCHANGE_UNAVAILABLE',
   'SESSION_REVOKED',
   'ENCLAVE_NOT_READY',
@@ -33,13 +36,18 @@ const PUBLIC_CODES = new Set([
   'LOG_HEAD_INVALID',
   'LOG_INCONSISTENT',
   'LOG_CONSISTENCY_REQUIRED',
+  // Key ring (src/enclave/keyring.ts, kms-key-service.ts): the host acts on these.
+  'UNKNOWN_ENCLAVE_KEY',
+  'KEY_SERVICE_DENIED',
+  'KEY_SERVICE_UNAVAILABLE',
+  'KEYRING_UNSEAL',
 ]);
 
 export function createRpcServer(opts: RpcServerOptions): net.Server {
   let inflight = 0;
   return net.createServer((socket) => {
     const decoder = new FrameDecoder(DEFAULT_MAX_FRAME);
-    const send = (msg: RpcResponse): void => {
+    const send = (msg: RpcResponse | RpcProgressMessage): void => {
       if (!socket.destroyed) socket.write(encodeFrame(encodeMessage(msg)));
     };
     socket.on('error', () => socket.destroy());
@@ -76,8 +84,9 @@ export function createRpcServer(opts: RpcServerOptions): net.Server {
           continue;
         }
         inflight++;
+        const progress = (p: RpcProgress): void => send({ v: 1, id, progress: p });
         opts.service
-          .handle(method, body as never)
+          .handle(method, body as never, { progress })
           .then(
             (result) => send({ v: 1, id, ok: true, body: result }),
             (err: unknown) => {

@@ -32,3 +32,13 @@ export function safeInt(v: unknown): number | undefined {
 
 /** Asset codes as Binance prints them ("BTC", "1000SATS"). */
 export const ASSET = /^[A-Za-z0-9]{1,20}$/;
+
+/**
+ * The `fromId` to start a symbol's trade walk at: the caller's resume point (an incremental
+ * download, FetchFillsOptions.fromIds) or 0, the symbol's first trade. A malformed resume point
+ * falls back to 0: a full walk is slower, never incomplete.
+ */
+export function resumeId(fromIds: Readonly<Record<string, string>> | undefined, symbol: string) {
+  const v = fromIds?.[symbol];
+  return v !== undefined && /^\d{1,20}$/.test(v) ? BigInt(v) : 0n;
+}

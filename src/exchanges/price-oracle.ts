@@ -23,6 +23,8 @@ export interface KlineOracleOptions {
   from: number;
   to: number;
   quote?: 'USDT';
+  /** the exchange's market id pricing `asset` (default `asset + quote`, e.g. 'BTCUSDT') */
+  symbol?: (asset: string) => string;
 }
 
 /**
@@ -77,7 +79,7 @@ export async function createKlineOracle(
   const opens = new Map<string, Map<number, string>>();
   for (const asset of new Set(o.assets)) {
     if (asset === quote || USD_STABLES.has(asset)) continue;
-    opens.set(asset, await hourlyOpens(client, asset + quote, first, last));
+    opens.set(asset, await hourlyOpens(client, o.symbol?.(asset) ?? asset + quote, first, last));
   }
   return {
     price(asset: string, ts: number): string | null {

@@ -3,7 +3,13 @@
  * rate limiting; callers only see complete, de-duplicated fills or a coded error.
  */
 import type { Fill } from '../aggregates/fill.js';
-import type { DepositEvent, WithdrawalEvent } from '../aggregates/ledger.js';
+import type {
+  DepositEvent,
+  FeeEvent,
+  FundingEvent,
+  TransferEvent,
+  WithdrawalEvent,
+} from '../aggregates/ledger.js';
 import { CodedError } from '../common/errors.js';
 
 /** One execution, normalised: the engine's input type (src/aggregates/fill.ts). */
@@ -14,6 +20,14 @@ export interface FetchFillsOptions {
   since?: number;
   /** keep fills with ts <= until */
   until?: number;
+  /**
+   * Where to resume per symbol (unified symbol → the exchange's trade id to start from), for
+   * adapters that page by `fromId` (Binance spot and USD-M): an incremental download starts there
+   * instead of at 0. A symbol without an entry is read from its first trade. When given, such
+   * adapters do not filter by `since` (the cursor, not time, says what is new, so a late row with an
+   * old timestamp is still found). Time-windowed adapters ignore it and use `since`.
+   */
+  fromIds?: Readonly<Record<string, string>>;
   /** called after every page, per symbol */
   onProgress?: (p: { symbol: string; pages: number; fills: number }) => void;
 }
@@ -27,6 +41,12 @@ export interface FetchFlowsOptions {
 
 /** An external flow of the measured (spot) wallet. */
 export type FlowEvent = DepositEvent | WithdrawalEvent;
+
+/**
+ * Everything besides fills that changes the measured wallet: external flows, transfers across
+ * its boundary (USD-M: spot ↔ futures), funding, and costs not attached to a fill.
+ */
+export type AccountEvent = FlowEvent | TransferEvent | FundingEvent | FeeEvent;
 
 /** Fixed-length candle intervals (a month is not fixed, so `1M` is left out). */
 export type KlineInterval =
@@ -58,6 +78,25 @@ export interface Kline {
   volume: string;
 }
 
+/**
+ * What an API key may do, as the exchange reports it (Binance `GET /sapi/v1/account/apiRestrictions`).
+ * Signed into the aggregates payload as `key_permissions`; a key with `withdraw` is refused.
+ */
+export interface KeyPermissions {
+  /** may read account data (required for everything we do) */
+  read: boolean;
+  /** may place orders in any market (spot, margin, futures, options) */
+  trade: boolean;
+  /** may withdraw to external addresses */
+  withdraw: boolean;
+  /** may move funds to other accounts of the owner (sub-account / universal transfer) */
+  transfer: boolean;
+  /** may trade futures (included in `trade`) */
+  futures: boolean;
+  /** may borrow or trade on margin (included in `trade`) */
+  margin: boolean;
+}
+
 export interface ExchangeClient {
   /**
    * Identifies the public market-data source (exchange and API origin): two clients with the same
@@ -66,12 +105,27 @@ export interface ExchangeClient {
   readonly venue: string;
   /** the exchange's account id (Binance `uid`), or null when the exchange does not report one */
   accountId(): Promise<string | null>;
-  permissions(): Promise<{ canTrade: boolean; canWithdraw: boolean }>;
+  /** what the API key may do (checked at submit time and again before signing) */
+  permissions(): Promise<KeyPermissions>;
+  /**
+   * The earliest time from which this adapter's download is complete, for a download made at
+   * `now`: the exchange's retention horizon (e.g. 6 months of USD-M trades), or the exchange's
+   * launch when it keeps everything. Signed as `history_from`.
+   */
+  historySince(now: number): number;
   fetchFills(opts: FetchFillsOptions): Promise<NormalizedFill[]>;
-  /** completed deposits and withdrawals of the spot wallet in [since, until], in ledger order */
-  fetchFlows(opts: FetchFlowsOptions): Promise<FlowEvent[]>;
-  /** current total (free + locked) per asset, non-zero only, exact decimal strings */
+  /**
+   * Account events in [since, until], oldest first: for spot the completed deposits and
+   * withdrawals; for futures the transfers, funding and stand-alone fees.
+   */
+  fetchFlows(opts: FetchFlowsOptions): Promise<AccountEvent[]>;
+  /** current total per asset (spot: free + locked; futures: wallet balance), non-zero only */
   balances(): Promise<Record<string, string>>;
+  /**
+   * The market that prices `asset` in USD terms on this exchange (e.g. 'BTC-USD' on Coinbase);
+   * absent: `<ASSET>USDT`, the Binance-style id.
+   */
+  priceSymbol?(asset: string): string;
   /**
    * Every candle of `symbol` (the exchange's id, e.g. 'BTCUSDT') with startTime ≤ openTime ≤
    * endTime, oldest first. A symbol the exchange does not list has none.

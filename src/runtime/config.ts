@@ -43,6 +43,15 @@ export function exchangeBaseUrls(env: NodeJS.ProcessEnv): Record<string, string>
   return Object.fromEntries(names.map((k) => [k.slice(prefix.length).toLowerCase(), valid[k]!]));
 }
 
+/** Shared by host and enclave config: the credential-key rotation period and the session TTL bound. */
+export function rotationSchema() {
+  return {
+    // Fractions allowed (0.001 h = 3.6 s) so a short rotation can be configured for a demo.
+    KEY_ROTATION_HOURS: { type: 'number', minimum: 0.001, maximum: 8760, default: 24 },
+    MAX_TTL_SECONDS: { type: 'integer', minimum: 60, maximum: 31536000, default: 604800 },
+  } as const;
+}
+
 /** Exit path for entry points: one line naming the variables, exit code 78 (EX_CONFIG). */
 export function exitOnConfigError(e: unknown): never {
   if (e instanceof ConfigError) {

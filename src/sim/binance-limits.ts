@@ -32,11 +32,27 @@ interface IpState {
   bans: number;
 }
 
-export type Meter = (ip: string, pool: Pool, weight: number) => { used: number; reject?: Reject };
+export type Meter = ((
+  ip: string,
+  pool: Pool,
+  weight: number,
+) => { used: number; reject?: Reject }) & {
+  /** what the meter saw: highest weight used in one window per pool, and the rejections */
+  stats(): MeterStats;
+};
+
+export interface MeterStats {
+  peakUsed: Record<string, number>;
+  /** weight accepted per pool over the simulator's life (benchmarks: budget share of a run) */
+  usedTotal: Record<string, number>;
+  rejected429: number;
+  rejected418: number;
+}
 
 export function createMeter(now: () => number): Meter {
   const states = new Map<string, IpState>();
-  const meter: Meter = (ip, pool, weight) => {
+  const stats: MeterStats = { peakUsed: {}, usedTotal: {}, rejected429: 0, rejected418: 0 };
+  const inner = (ip: string, pool: Pool, weight: number): { used: number; reject?: Reject } => {
     const t = now();
     const bucket = Math.floor(t / pool.windowMs);
     const key = `${pool.name}|${ip}`;
@@ -73,7 +89,7 @@ export function createMeter(now: () => number): Meter {
         s.bannedUntil = t + Math.min(BAN_MIN_MS * 2 ** (s.bans - 1), BAN_MAX_MS);
         s.backoffUntil = 0;
         s.strikes = 0;
-        return meter(ip, pool, weight);
+        return inner(ip, pool, weight);
       }
       return { used: s.used, reject: tooMuch(secs(s.backoffUntil)) };
     }
@@ -85,7 +101,22 @@ export function createMeter(now: () => number): Meter {
       return { used: s.used, reject: tooMuch(retry) };
     }
     s.used += weight;
+    stats.usedTotal[pool.name] = (stats.usedTotal[pool.name] ?? 0) + weight;
+    stats.peakUsed[pool.name] = Math.max(stats.peakUsed[pool.name] ?? 0, s.used);
     return { used: s.used };
   };
-  return meter;
+  const meter = (ip: string, pool: Pool, weight: number) => {
+    const r = inner(ip, pool, weight);
+    if (r.reject?.status === 429) stats.rejected429++;
+    if (r.reject?.status === 418) stats.rejected418++;
+    return r;
+  };
+  return Object.assign(meter, {
+    stats: (): MeterStats => ({
+      peakUsed: { ...stats.peakUsed },
+      usedTotal: { ...stats.usedTotal },
+      rejected429: stats.rejected429,
+      rejected418: stats.rejected418,
+    }),
+  });
 }

@@ -8,7 +8,7 @@ import { DAY, fmt8 } from './binance-prim.js';
 
 /** What these endpoints read of an account. */
 export interface SpotAccount {
-  spec: { canWithdraw?: boolean };
+  spec: { canWithdraw?: boolean; canTrade?: boolean };
   uid: number;
   /** asset → total balance in e8 */
   balances: Map<string, bigint>;
@@ -46,7 +46,7 @@ export function accountInfo(a: SpotAccount, p: Map<string, string>): unknown {
       buyer: '0.00000000',
       seller: '0.00000000',
     },
-    canTrade: true,
+    canTrade: a.spec.canTrade ?? true,
     canWithdraw: a.spec.canWithdraw ?? false,
     canDeposit: true,
     brokered: false,
@@ -61,7 +61,11 @@ export function accountInfo(a: SpotAccount, p: Map<string, string>): unknown {
 }
 
 /** GET /api/v3/myTrades semantics from "Account trade list" and "General API Information". */
-export function myTrades(a: SpotAccount, p: Map<string, string>): SimTrade[] {
+export function myTrades(
+  a: SpotAccount,
+  p: Map<string, string>,
+  pageEdgeDuplicates = false,
+): SimTrade[] {
   const symbol = p.get('symbol');
   if (symbol === undefined || symbol === '') throw mandatory('symbol');
   if (!SYMBOLS.some((s) => s.symbol === symbol)) throw bad(-1121, 'Invalid symbol.');
@@ -103,7 +107,15 @@ export function myTrades(a: SpotAccount, p: Map<string, string>): SimTrade[] {
     throw bad(-1127, 'More than 24 hours between startTime and endTime.');
   let rows = a.bySymbol.get(symbol) ?? [];
   if (orderId !== undefined) rows = rows.filter((t) => t.orderId === orderId);
-  if (fromId !== undefined) return rows.filter((t) => t.id >= fromId).slice(0, lim);
+  if (fromId !== undefined) {
+    const page = rows.filter((t) => t.id >= fromId).slice(0, lim);
+    // adversarial: a page that overlaps the previous one by a row (as an eventually consistent
+    // replica might); only when the page has new rows, so an end of history stays empty
+    const before = rows.filter((t) => t.id < fromId).at(-1);
+    return pageEdgeDuplicates && before && page.length > 0
+      ? [before, ...page.slice(0, lim - 1)]
+      : page;
+  }
   if (start !== undefined)
     return rows
       .filter((t) => t.time >= start && (end === undefined || t.time <= end))

@@ -8,6 +8,9 @@
  * (./binance-spot.ts); /sapi/v1/capital deposit/hisrec and withdraw/history (./binance-flows.ts).
  * Accounts (./binance-account.ts) trade on one market shared by all, and are funded by deposits.
  *
+ * Faults (slow answers, 5xx storms, hangs, resets mid-body) are switched on through the admin API
+ * (`POST /__sim/faults`, ./binance-faults.ts), for reliability tests over real HTTP.
+ *
  * Every request is attacker-controlled input: parsed strictly, answered with Binance-style
  * `{code,msg}` errors, never logged. Secrets live only in memory, inside the account table.
  */
@@ -22,15 +25,30 @@ import {
   type SimDeposit,
   type SimWithdrawal,
 } from './binance-flows.js';
+import { FaultPlan, parseFaultRules, type FaultRule } from './binance-faults.js';
 import { Reject, bad, mandatory, parseQuery, toMs } from './binance-http.js';
-import { createMeter, type Pool } from './binance-limits.js';
+import { createMeter, type MeterStats, type Pool } from './binance-limits.js';
 import { buildMarket, klinesRequest, ticksAt, type MarketPath } from './binance-market.js';
 import { DAY, fmt8, hash32, prng } from './binance-prim.js';
 import { accountInfo, myTrades, type SpotAccount } from './binance-spot.js';
+import {
+  generateUsdm,
+  incomeHistory,
+  positionRisk,
+  usdmBalance,
+  usdmExchangeInfo,
+  userTrades,
+  type UsdmAccount,
+  type UsdmIncome,
+  type UsdmSpec,
+  type UsdmTrade,
+} from './binance-usdm.js';
 
 export type { SimTrade } from './binance-data.js';
 export type { SimDeposit, SimWithdrawal } from './binance-flows.js';
 export type { KlineRow } from './binance-market.js';
+export type { UsdmIncome, UsdmSpec, UsdmTrade } from './binance-usdm.js';
+export type { FaultRule } from './binance-faults.js';
 
 export interface SimAccountSpec {
   apiKey: string;
@@ -41,10 +59,21 @@ export interface SimAccountSpec {
   fills?: number;
   /** fills of one market order sharing a single millisecond (default 0; the demo account has 1,200) */
   burst?: number;
+  /** apiRestrictions flags (and /api/v3/account canTrade/canWithdraw); default read + spot trading */
   canWithdraw?: boolean;
+  canTrade?: boolean;
+  canFutures?: boolean;
   uid?: number;
   /** days of history (fills, flows) before the sim's current UTC day, < historyDays; default 90 */
   days?: number;
+  /** adversarial: after this many signed requests the key is deleted (401 -2015 from then on) */
+  authFailAfter?: number;
+  /** adversarial: every `every`-th signed request starts a run of `length` 503 answers */
+  outage?: { every: number; length: number };
+  /** adversarial: each myTrades / userTrades fromId page also repeats the row just before fromId */
+  pageEdgeDuplicates?: boolean;
+  /** a USDⓈ-M futures account (./binance-usdm.ts); absent: an empty one */
+  usdm?: UsdmSpec;
 }
 
 export interface BinanceSimOptions {
@@ -52,6 +81,8 @@ export interface BinanceSimOptions {
   host?: string;
   seed?: number;
   weightLimitPerMinute?: number;
+  /** USDⓈ-M REQUEST_WEIGHT per window (default 2,400, as fapi exchangeInfo reports) */
+  fapiWeightLimitPerMinute?: number;
   /** length of a weight bucket; 60 000 like Binance. Shorter only so tests can wait it out. */
   weightWindowMs?: number;
   now?: () => number;
@@ -65,16 +96,36 @@ export interface BinanceSim {
   addAccount(a: SimAccountSpec): void;
   /** every trade of the account, the ground truth a client must reproduce */
   truth(apiKey: string): SimTrade[];
+  /** the account's USDⓈ-M fills and income rows (all of them, including beyond the horizons) */
+  usdmTruth(apiKey: string): { trades: UsdmTrade[]; income: UsdmIncome[] };
   /** every deposit and withdrawal row of the account, any status, oldest first */
   flows(apiKey: string): { deposits: SimDeposit[]; withdrawals: SimWithdrawal[] };
   /** the market price path at `t` (8 dp), or null outside the symbol's history */
   priceAt(symbol: string, t: number): string | null;
+  /** peak weight per pool in any one window, and how many 429s and 418s were answered */
+  stats(): MeterStats;
+  /**
+   * Serve only the account's spot trades executed at or before `t` (null: all), as if the later
+   * ones had not happened yet; an incremental download must find them once they are served.
+   */
+  hideTradesAfter(apiKey: string, t: number | null): void;
+  /** how many myTrades rows the account was served so far (what a download cost) */
+  tradeRowsServed(apiKey: string): number;
+  /** replaces the fault rules (./binance-faults.ts); the admin API's POST /__sim/faults */
+  setFaults(rules: FaultRule[]): void;
 }
 
 /** Public demo credentials of the seeded account (not secrets: they only open the simulator). */
 export const DEMO_ACCOUNT = {
   apiKey: 'demo-binance-key',
   apiSecret: 'demo-binance-secret',
+} as const;
+
+/** A seeded account whose key may withdraw: the service must refuse it (KEY_NOT_READ_ONLY). */
+export const DEMO_WITHDRAW_ACCOUNT = {
+  apiKey: 'demo-binance-withdraw-key',
+  apiSecret: 'demo-binance-withdraw-secret',
+  canWithdraw: true,
 } as const;
 
 const MAX_RECV_WINDOW = 60_000;
@@ -84,6 +135,16 @@ const HALT_BEFORE_END = 30 * DAY;
 interface Account extends SpotAccount {
   spec: SimAccountSpec;
   secret: Buffer;
+  /** when the key was created (apiRestrictions.createTime) */
+  createTime: number;
+  /** signed requests answered so far (adversarial modes count them) */
+  signedRequests: number;
+  /** 503s left in the current outage */
+  outageLeft: number;
+  /** spot trades after this time are not served yet (hideTradesAfter) */
+  hideAfter: number | null;
+  tradeRowsServed: number;
+  usdm: UsdmAccount;
   deposits: SimDeposit[];
   withdrawals: SimWithdrawal[];
 }
@@ -129,13 +190,28 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
     throw new Error('sim: historyDays must be an integer in [60, 3650]');
   const accounts = new Map<string, Account>();
   const meter = createMeter(now);
-  const pools: Record<'api' | 'sapiIp' | 'sapiIp1s', Pool> = {
+  const faultPlan = new FaultPlan();
+  const pools: Record<'api' | 'sapiIp' | 'sapiRestrictions' | 'fapi' | 'sapiIp1s', Pool> = {
     api: { name: 'api', limit, windowMs, header: 'X-MBX-USED-WEIGHT-1M', per: '1 MINUTE' },
     sapiIp: {
       name: 'sapiIp',
       limit: 12_000,
       windowMs,
       header: 'X-SAPI-USED-IP-WEIGHT-1M',
+      per: '1 MINUTE',
+    },
+    sapiRestrictions: {
+      name: 'sapiRestrictions',
+      limit: 12_000,
+      windowMs,
+      header: 'X-SAPI-USED-IP-WEIGHT-1M',
+      per: '1 MINUTE',
+    },
+    fapi: {
+      name: 'fapi',
+      limit: opts.fapiWeightLimitPerMinute ?? 2400,
+      windowMs,
+      header: 'X-MBX-USED-WEIGHT-1M',
       per: '1 MINUTE',
     },
     sapiIp1s: {
@@ -196,6 +272,14 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
     accounts.set(spec.apiKey, {
       spec: { ...spec },
       secret: Buffer.from(spec.apiSecret, 'utf8'),
+      createTime: end - days * DAY - 2 * DAY,
+      signedRequests: 0,
+      outageLeft: 0,
+      hideAfter: null,
+      tradeRowsServed: 0,
+      usdm: generateUsdm(aSeed, spec.usdm ?? { fills: 0, bnbFees: false }, end, priceE8, (s) =>
+        market.halt(s),
+      ),
       uid: spec.uid ?? g.uid,
       balances: g.balances,
       updateTime: g.updateTime,
@@ -203,6 +287,17 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
       deposits: g.deposits,
       withdrawals: g.withdrawals,
     });
+  }
+
+  const priceE8 = (symbol: string, t: number): bigint =>
+    BigInt(market.ticks(symbol, t)) * SYMBOLS.find((x) => x.symbol === symbol)!.tickE8;
+
+  function usdmTruth(apiKey: string): { trades: UsdmTrade[]; income: UsdmIncome[] } {
+    const u = account(apiKey).usdm;
+    return {
+      trades: [...u.trades.values()].flat().map((t) => ({ ...t })),
+      income: u.income.map((r) => ({ ...r })),
+    };
   }
 
   function account(apiKey: string): Account {
@@ -267,7 +362,21 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
       throw bad(-1021, "Timestamp for this request was 1000ms ahead of the server's time.");
     if (serverTime - timestamp > recvWindow)
       throw bad(-1021, 'Timestamp for this request is outside of the recvWindow.');
+    faults(acct);
     return acct;
+  }
+
+  /** The adversarial modes that act on any signed request of the account. */
+  function faults(a: Account): void {
+    const n = ++a.signedRequests;
+    const { authFailAfter, outage } = a.spec;
+    if (authFailAfter !== undefined && n > authFailAfter)
+      throw new Reject(401, -2015, 'Invalid API-key, IP, or permissions for action.');
+    if (outage && n % outage.every === 0) a.outageLeft = outage.length;
+    if (a.outageLeft > 0) {
+      a.outageLeft--;
+      throw new Reject(503, -1008, 'Service Unavailable.');
+    }
   }
 
   function exchangeInfo(): unknown {
@@ -282,6 +391,26 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
       ],
       exchangeFilters: [],
       symbols: SYMBOLS.map(symbolInfo),
+    };
+  }
+
+  /** GET /sapi/v1/account/apiRestrictions: the key's flags, shaped as the wallet docs show them. */
+  function apiRestrictions(a: Account): unknown {
+    const trade = a.spec.canTrade ?? true;
+    return {
+      ipRestrict: false,
+      createTime: a.createTime,
+      enableReading: true,
+      enableWithdrawals: a.spec.canWithdraw ?? false,
+      enableInternalTransfer: false,
+      enableMargin: false,
+      enableFutures: a.spec.canFutures ?? false,
+      permitsUniversalTransfer: false,
+      enableVanillaOptions: false,
+      enableFixApiTrade: false,
+      enableFixReadOnly: true,
+      enableSpotAndMarginTrading: trade,
+      enablePortfolioMarginTrading: false,
     };
   }
 
@@ -332,7 +461,21 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
       weight: (p) => (p.has('orderId') ? 5 : 20),
       signed: true,
       params: ['symbol', 'orderId', 'startTime', 'endTime', 'fromId', 'limit'],
-      run: (p, a) => myTrades(a!, p),
+      run: (p, a) => {
+        const t = a!.hideAfter;
+        const view =
+          t === null
+            ? a!
+            : {
+                ...a!,
+                bySymbol: new Map(
+                  [...a!.bySymbol].map(([k, v]) => [k, v.filter((x) => x.time <= t)]),
+                ),
+              };
+        const rows = myTrades(view, p, a!.spec.pageEdgeDuplicates === true);
+        a!.tradeRowsServed += rows.length;
+        return rows;
+      },
     },
     // choice: txId, withdrawOrderId and idList filters are not simulated; sending them is -1101
     '/sapi/v1/capital/deposit/hisrec': {
@@ -341,6 +484,54 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
       signed: true,
       params: ['includeSource', 'coin', 'status', 'startTime', 'endTime', 'offset', 'limit'],
       run: (p, a) => depositHistory(a!, p),
+    },
+    '/fapi/v1/ping': { pool: pools.fapi, weight: () => 1, signed: false, run: () => ({}) },
+    '/fapi/v1/time': {
+      pool: pools.fapi,
+      weight: () => 1,
+      signed: false,
+      run: () => ({ serverTime: now() }),
+    },
+    '/fapi/v1/exchangeInfo': {
+      pool: pools.fapi,
+      weight: () => 1,
+      signed: false,
+      run: () => usdmExchangeInfo(pools.fapi.limit, now()),
+    },
+    '/fapi/v1/userTrades': {
+      pool: pools.fapi,
+      weight: () => 5,
+      signed: true,
+      params: ['symbol', 'orderId', 'startTime', 'endTime', 'fromId', 'limit'],
+      run: (p, a) => userTrades(a!.usdm, p, now(), a!.spec.pageEdgeDuplicates === true),
+    },
+    '/fapi/v1/income': {
+      pool: pools.fapi,
+      weight: () => 30,
+      signed: true,
+      params: ['symbol', 'incomeType', 'startTime', 'endTime', 'page', 'limit'],
+      run: (p, a) => incomeHistory(a!.usdm, p, now()),
+    },
+    '/fapi/v2/balance': {
+      pool: pools.fapi,
+      weight: () => 5,
+      signed: true,
+      params: [],
+      run: (_p, a) => usdmBalance(a!.usdm, now()),
+    },
+    '/fapi/v2/positionRisk': {
+      pool: pools.fapi,
+      weight: () => 5,
+      signed: true,
+      params: ['symbol'],
+      run: (_p, a) => positionRisk(a!.usdm, priceE8, now()),
+    },
+    '/sapi/v1/account/apiRestrictions': {
+      pool: pools.sapiRestrictions,
+      weight: () => 1,
+      signed: true,
+      params: [],
+      run: (_p, a) => apiRestrictions(a!),
     },
     '/sapi/v1/capital/withdraw/history': {
       pool: pools.sapiIp1s,
@@ -358,6 +549,15 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
     const rawQuery = q < 0 ? '' : rawUrl.slice(q + 1);
     const rawBody = await readBody(req, 64 * 1024);
     if (path.startsWith('/__sim/')) return admin(req, res, path, rawQuery, rawBody);
+    const fault = faultPlan.pick(path);
+    if (fault?.kind === 'hang') return; // never answered; close() destroys the socket
+    if (fault?.kind === 'latency') await new Promise((r) => setTimeout(r, fault.ms));
+    if (fault?.kind === 'status')
+      return send(res, fault.status!, {
+        code: -1001,
+        msg: 'Internal error; unable to process your request. Please try again.',
+      });
+    const reply = fault?.kind === 'reset' ? sendTruncated : send;
 
     const route = req.method === 'GET' && Object.hasOwn(routes, path) ? routes[path] : undefined;
     const pool = route?.pool ?? api;
@@ -395,10 +595,10 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
             `Too many parameters; expected '${[...allowed].join(',')}' and received '${[...params.keys()].join(',')}'.`,
           );
       }
-      send(res, 200, route.run(params, acct), used);
+      reply(res, 200, route.run(params, acct), used);
     } catch (e) {
       if (!(e instanceof Reject)) throw e;
-      send(res, e.status, { code: e.code, msg: e.msg }, { ...used, ...e.headers });
+      reply(res, e.status, { code: e.code, msg: e.msg }, { ...used, ...e.headers });
     }
   }
 
@@ -424,10 +624,26 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
       if (!accounts.has(key)) return send(res, 404, { code: -1, msg: 'sim: unknown account' });
       return send(res, 200, path === '/__sim/truth' ? truth(key) : flows(key));
     }
+    if (path === '/__sim/faults') {
+      if (req.method === 'GET') return send(res, 200, { rules: faultPlan.view() });
+      if (req.method === 'DELETE') {
+        faultPlan.set([]);
+        return send(res, 200, { rules: [] });
+      }
+      if (req.method === 'POST') {
+        try {
+          faultPlan.set(parseFaultRules(JSON.parse(rawBody)));
+        } catch {
+          return send(res, 400, { code: -1, msg: 'sim: invalid fault rules' });
+        }
+        return send(res, 200, { rules: faultPlan.view() });
+      }
+    }
     send(res, 404, { code: -1, msg: `sim: no such endpoint ${req.method} ${path}` });
   }
 
-  addAccount({ ...DEMO_ACCOUNT }, true);
+  addAccount({ ...DEMO_ACCOUNT, usdm: { fills: 300, burst: 2000, delisted: true } }, true);
+  addAccount({ ...DEMO_WITHDRAW_ACCOUNT, fills: 50 });
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
       if (!res.headersSent)
@@ -448,8 +664,15 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
     url: `http://${host}:${addr.port}`,
     addAccount: (a) => addAccount(a),
     truth,
+    usdmTruth,
     flows,
     priceAt,
+    stats: () => meter.stats(),
+    hideTradesAfter: (apiKey, t) => {
+      account(apiKey).hideAfter = t;
+    },
+    tradeRowsServed: (apiKey) => account(apiKey).tradeRowsServed,
+    setFaults: (rules) => faultPlan.set(rules),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -490,6 +713,22 @@ function send(
   res.end(json);
 }
 
+/** The `reset` fault: full headers, half the body, then the socket is destroyed mid-response. */
+function sendTruncated(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const json = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, {
+    'Content-Type': 'application/json;charset=UTF-8',
+    'Content-Length': json.length,
+    ...headers,
+  });
+  res.write(json.subarray(0, Math.floor(json.length / 2)), () => res.socket?.destroy());
+}
+
 function checkSpec(s: SimAccountSpec): void {
   const ok =
     typeof s === 'object' &&
@@ -505,9 +744,39 @@ function checkSpec(s: SimAccountSpec): void {
     (s.burst === undefined ||
       (Number.isSafeInteger(s.burst) && s.burst >= 0 && s.burst <= 10_000)) &&
     (s.canWithdraw === undefined || typeof s.canWithdraw === 'boolean') &&
+    (s.canTrade === undefined || typeof s.canTrade === 'boolean') &&
+    (s.authFailAfter === undefined ||
+      (Number.isSafeInteger(s.authFailAfter) && s.authFailAfter >= 0)) &&
+    (s.outage === undefined ||
+      (typeof s.outage === 'object' &&
+        s.outage !== null &&
+        Number.isSafeInteger(s.outage.every) &&
+        s.outage.every >= 2 &&
+        Number.isSafeInteger(s.outage.length) &&
+        s.outage.length >= 1 &&
+        s.outage.length < s.outage.every)) &&
+    (s.pageEdgeDuplicates === undefined || typeof s.pageEdgeDuplicates === 'boolean') &&
+    (s.usdm === undefined || validUsdm(s.usdm)) &&
+    (s.canFutures === undefined || typeof s.canFutures === 'boolean') &&
     (s.uid === undefined || (Number.isSafeInteger(s.uid) && s.uid > 0)) &&
     (s.days === undefined || (Number.isSafeInteger(s.days) && s.days >= 2 && s.days <= 3649));
   if (!ok) throw new Error('sim: invalid account spec');
+}
+
+function validUsdm(u: UsdmSpec): boolean {
+  const int = (v: unknown, min: number, max: number) =>
+    v === undefined || (Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max);
+  return (
+    typeof u === 'object' &&
+    u !== null &&
+    int(u.fills, 0, 100_000) &&
+    int(u.burst, 0, 10_000) &&
+    int(u.days, 10, 85) &&
+    int(u.gapDays, 0, 60) &&
+    (u.bnbFees === undefined || typeof u.bnbFees === 'boolean') &&
+    (u.delisted === undefined || typeof u.delisted === 'boolean') &&
+    (u.strictFromId === undefined || typeof u.strictFromId === 'boolean')
+  );
 }
 
 function pick(names: string[]): SimSymbol[] {

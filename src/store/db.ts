@@ -12,6 +12,7 @@ import pg from 'pg';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { CodedError } from '../common/errors.js';
 import { migrate } from './migrate.js';
+import type { DbSecret, DbSecretSource } from './db-secret.js';
 
 /**
  * Store failures with stable codes. The API maps them to HTTP statuses; nothing here ever carries
@@ -135,8 +136,13 @@ export interface Db extends Queryable {
 }
 
 export interface OpenDbOptions {
-  /** postgres:// URL; without it, PGlite stores the database in `<dataDir>/pgdata`. */
+  /** postgres:// URL; without it (and without `secret`), PGlite stores the database in `<dataDir>/pgdata`. */
   databaseUrl?: string | undefined;
+  /**
+   * PostgreSQL credentials from a rotating secret (Secrets Manager). On an authentication failure
+   * the secret is fetched again and the pool rebuilt; it is also re-read every `refreshMs`.
+   */
+  secret?: { source: DbSecretSource; refreshMs: number; ca?: string | undefined } | undefined;
   dataDir: string;
   /**
    * Role every connection switches to (`SET ROLE`), for example 'app_service', so the host runs
@@ -255,19 +261,44 @@ function pgTypeParser(oid: number, format?: string): (value: string) => unknown 
   return pg.types.getTypeParser(oid, format as 'text') as (value: string) => unknown;
 }
 
+/**
+ * Named (prepared) statements: PostgreSQL parses and plans each statement text once per
+ * connection instead of on every call, which took about a third of the database's CPU per
+ * submit_key (docs/benchmarks.md). pg prepares a name on each connection the first time it runs
+ * there. The store's statements are constant texts, so the map stays small; past the cap (some
+ * caller building SQL dynamically) statements run unnamed rather than accumulate on the server.
+ */
+const statementNames = new Map<string, string>();
+const MAX_NAMED_STATEMENTS = 256;
+function statementName(sql: string): string | undefined {
+  let name = statementNames.get(sql);
+  if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS) {
+    name = `pa_${statementNames.size}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
 function pgQueryable(client: pg.Pool | pg.PoolClient): Queryable {
   return {
     query: <T>(sql: string, params: readonly unknown[] = []) =>
-      guard(async () => (await client.query(sql, [...params])).rows as T[]),
+      guard(async () => {
+        const name = statementName(sql);
+        const values = [...params];
+        const res = await client.query(
+          name === undefined ? { text: sql, values } : { name, text: sql, values },
+        );
+        return res.rows as T[];
+      }),
     // No values → the simple protocol, which accepts several statements.
     exec: (sql) => guard(async () => void (await client.query(sql))),
   };
 }
 
-function openPostgres(databaseUrl: string, role: string | undefined): Db {
+function openPostgres(connection: string | pg.PoolConfig, role: string | undefined): Db {
   const setRole = role === undefined ? undefined : `SET ROLE ${quoteRole(role)}`;
   const pool = new pg.Pool({
-    connectionString: databaseUrl,
+    ...(typeof connection === 'string' ? { connectionString: connection } : connection),
     // 20, not 10: at 32 concurrent submit_key requests a pool of 10 queues checkouts (each with its
     // own connect timer) and commits group less; 20 gave 10–18 % more req/s at lower CPU per
     // request in paired runs (docs/benchmarks.md). Idle connections close after 30 s.
@@ -318,8 +349,95 @@ function openPostgres(databaseUrl: string, role: string | undefined): Db {
   };
 }
 
-/** Opens PGlite in `<dataDir>/pgdata`, or a pool on `databaseUrl`. Does not migrate PostgreSQL. */
+// ---------------------------------------------------------------------------------------------
+// node-postgres with rotating credentials
+
+/** invalid_password, invalid_authorization_specification (e.g. a role renamed by rotation). */
+const AUTH_FAILED = new Set(['28P01', '28000']);
+/** Do not hammer Secrets Manager when the database keeps refusing: one forced re-read per second. */
+const MIN_FORCED_REFRESH_MS = 1000;
+
+function poolConfig(s: DbSecret, ca: string | undefined): pg.PoolConfig {
+  return {
+    host: s.host,
+    port: s.port,
+    database: s.dbname,
+    user: s.username,
+    password: s.password,
+    // RDS sets rds.force_ssl; with the CA bundle given, verify the server fully.
+    ...(ca !== undefined && { ssl: { ca, rejectUnauthorized: true } }),
+  };
+}
+
+async function openPostgresWithSecret(
+  secret: NonNullable<OpenDbOptions['secret']>,
+  role: string | undefined,
+): Promise<Db> {
+  const first = await secret.source.get();
+  let current = { version: first.versionId, db: openPostgres(poolConfig(first, secret.ca), role) };
+  let refreshing: Promise<void> | null = null;
+  let lastForced = 0;
+  let closed = false;
+
+  const refresh = (): Promise<void> => {
+    refreshing ??= (async () => {
+      try {
+        const s = await secret.source.get(true);
+        if (closed || s.versionId === current.version) return;
+        const old = current;
+        current = { version: s.versionId, db: openPostgres(poolConfig(s, secret.ca), role) };
+        // pool.end() waits for checked-out clients: in-flight work finishes on the old pool.
+        void old.db.close().catch(() => {});
+      } finally {
+        refreshing = null;
+      }
+    })();
+    return refreshing;
+  };
+
+  const timer = setInterval(() => void refresh().catch(() => {}), secret.refreshMs);
+  timer.unref();
+
+  /** Runs `fn`; when the database refuses the credentials, re-reads the secret and retries once. */
+  const withRecovery = async <T>(fn: (db: Db) => Promise<T>): Promise<T> => {
+    const db = current.db;
+    try {
+      return await fn(db);
+    } catch (err) {
+      if (!(err instanceof StoreError) || !AUTH_FAILED.has(err.sqlState ?? '')) throw err;
+      if (db === current.db) {
+        if (Date.now() - lastForced < MIN_FORCED_REFRESH_MS) throw err;
+        lastForced = Date.now();
+        await refresh().catch(() => {
+          throw err;
+        });
+        if (db === current.db) throw err; // the secret has not changed (yet): fail this request
+      }
+      // Authentication happens at connect, before `fn` ran a statement, so retrying is safe.
+      return fn(current.db);
+    }
+  };
+
+  return {
+    kind: 'postgres',
+    query: (sql, params) => withRecovery((db) => db.query(sql, params)),
+    exec: (sql) => withRecovery((db) => db.exec(sql)),
+    tx: (fn) => withRecovery((db) => db.tx(fn)),
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      await current.db.close();
+    },
+  };
+}
+
+/**
+ * Opens PGlite in `<dataDir>/pgdata`, or a pool on `databaseUrl` or on the credentials in `secret`.
+ * Does not migrate PostgreSQL.
+ */
 export async function openDb(opts: OpenDbOptions): Promise<Db> {
+  if (opts.secret !== undefined) return openPostgresWithSecret(opts.secret, opts.role);
   if (opts.databaseUrl !== undefined && opts.databaseUrl !== '') {
     return openPostgres(opts.databaseUrl, opts.role);
   }

@@ -5,6 +5,7 @@
  */
 import type { NodeId } from '../tlog/node-id.js';
 import { StoreError, type Db, type Queryable } from './db.js';
+import { saveHistory, type StoredHistory } from './history-store.js';
 
 export interface LogHead {
   size: number;
@@ -19,6 +20,11 @@ export interface LogAppend {
   nodes: (NodeId & { hash: Uint8Array })[];
   head: LogHead;
   aggregate: { payloadJson: string; signature: string; computedAt: Date };
+  /**
+   * The session's new sealed history, stored in the same transaction by compare-and-swap from
+   * `expected` (src/store/history-store.ts); `next` null deletes it. Absent: left as it is.
+   */
+  history?: { expected: number | null; next: StoredHistory | null };
 }
 
 export interface AccountLeaf {
@@ -158,6 +164,8 @@ export function createLogStore(db: Db): LogStore {
                 a.leaf.index,
               ],
             );
+            if (a.history)
+              await saveHistory(q, a.leaf.sessionId, a.history.expected, a.history.next);
           },
         });
       });

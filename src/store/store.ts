@@ -7,6 +7,7 @@
  * await store.createSession({ sessionId, exchange: 'binance', label: 'main', expiresAt, envelope });
  */
 import { StoreError, type Db } from './db.js';
+import { createHistoryStore } from './history-store.js';
 import type {
   AggregateRow,
   NewSession,
@@ -63,21 +64,27 @@ function toSession(r: SessionRecord): SessionRow {
 }
 
 export function createStore(db: Db): Store {
+  const histories = createHistoryStore(db);
   return {
+    getHistory: (sessionId) => histories.load(sessionId),
+
     async createSession(s: NewSession): Promise<void> {
       const e = s.envelope;
-      // One statement: one round trip instead of BEGIN, two INSERTs and COMMIT on a checked-out
-      // connection, and still atomic (a statement is its own transaction: both rows or neither).
-      // The credentials row's foreign key is checked at the end of the statement, when the
-      // session row exists.
+      // One statement: one round trip instead of BEGIN, three INSERTs and COMMIT on a checked-out
+      // connection, and still atomic (a statement is its own transaction: all rows or none). The
+      // credentials and ops-log rows' foreign keys are checked at the end of the statement, when
+      // the session row exists.
       await db.query(
         `WITH s AS (
            INSERT INTO sessions (session_id, exchange, label, expires_at)
            VALUES ($1, $2, $3, $4)
            RETURNING session_id, expires_at
+         ), c AS (
+           INSERT INTO credentials (session_id, ephemeral_pub, nonce, ciphertext, tag, key_id, expires_at)
+           SELECT session_id, $5, $6, $7, $8, $9, expires_at FROM s
          )
-         INSERT INTO credentials (session_id, ephemeral_pub, nonce, ciphertext, tag, key_id, expires_at)
-         SELECT session_id, $5, $6, $7, $8, $9, expires_at FROM s`,
+         INSERT INTO ops_logs (session_id, event, detail)
+         SELECT session_id, 'session_created', $10::jsonb FROM s`,
         [
           s.sessionId,
           s.exchange,
@@ -88,6 +95,7 @@ export function createStore(db: Db): Store {
           e.ciphertext,
           e.tag,
           e.keyId,
+          JSON.stringify(s.createdDetail),
         ],
       );
     },
@@ -178,6 +186,7 @@ export function createStore(db: Db): Store {
           return s === undefined ? 'not_found' : 'already_revoked';
         }
         await q.query('DELETE FROM credentials WHERE session_id = $1', [sessionId]);
+        await q.query('DELETE FROM session_history WHERE session_id = $1', [sessionId]);
         // Rows stay (computed_at, account) so the account's history shows a revoked entry;
         // merkle_logs leaves are untouched (protocol §5).
         await q.query(

@@ -33,6 +33,8 @@ export interface NewSession {
   label: string;
   expiresAt: Date;
   envelope: StoredEnvelope;
+  /** detail of the `session_created` ops-log row written with the session */
+  createdDetail: Record<string, unknown>;
 }
 
 export interface AggregateRow {
@@ -61,8 +63,10 @@ export interface Store {
   /** The credential of an active, unexpired session (expires_at > now() is checked in SQL). */
   getCredential(sessionId: string): Promise<StoredEnvelope | null>;
   saveAggregate(a: AggregateRow): Promise<void>;
+  /** The sealed history of an active, unexpired session (migration 0006), or null. */
+  getHistory(sessionId: string): Promise<{ version: number; blob: string } | null>;
   latestAggregate(sessionId: string): Promise<AggregateRow | null>;
-  /** Purges credential, aggregate payloads and per-session log detail in one transaction; keeps a tombstone. */
+  /** Purges credential, sealed history, aggregate payloads and per-session log detail in one transaction; keeps a tombstone. */
   revokeSession(sessionId: string): Promise<RevokeResult>;
   /** Calls the SQL purge function; returns how many credentials it deleted. */
   purgeExpired(batch: number): Promise<number>;

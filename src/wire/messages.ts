@@ -24,20 +24,30 @@ export interface SignedAggregates {
 
 /** Method → [request body, response body]. */
 export interface RpcMethods {
-  /** Loads (or creates) the key ring. `sealed_ring` is what an earlier `init` returned. */
+  /**
+   * Loads (or creates) the key ring and applies the rotation policy. `sealed_ring` is what the
+   * host stored (null: none yet); `kms_credentials` sign the enclave's own key service requests
+   * (the host owns them; they authorise nothing without the enclave's attestation). `changed`
+   * says the returned ring differs from the one sent and must be stored (compare-and-swap).
+   */
   init: [
-    { sealed_ring: string | null },
+    { sealed_ring: string | null; kms_credentials: WireAwsCredentials },
     {
       sealed_ring: string;
+      changed: boolean;
       image_hash: string;
       format: 'dev' | 'aws-nitro';
+      /** The current credential key (protocol §2's `enclave_pubkey`). */
       enclave_pubkey: string;
       signing_pubkey: string;
       key_id: string;
       signing_key_id: string;
+      /** Every credential key still held, oldest first; the last is the current one. */
+      credential_keys: WireCredentialKey[];
     },
   ];
-  attest: [{ nonce: string | null }, { document: string }];
+  /** Attests the credential key `key_id` (the host's current key), so quote and key agree. */
+  attest: [{ nonce: string | null; key_id: string }, { document: string }];
   open_envelope: [{ envelope: WireEnvelope; exchange: string }, { key_id: string }];
   compute_aggregates: [
     {
@@ -47,8 +57,20 @@ export interface RpcMethods {
       envelope: WireEnvelope;
       from: string | null;
       to: string | null;
+      /** include the daily equity series (`daily`, docs/methodology.md §5) in the payload */
+      daily: boolean;
+      /** the session's stored history as the host keeps it (null: none yet) */
+      history: WireHistory | null;
     },
-    { signed: SignedAggregates },
+    {
+      signed: SignedAggregates;
+      /**
+       * The history to store for the next request, at `version` = the sent version + 1 (1 when none
+       * was sent); null when there is nothing to keep (it would not fit a message): the host then
+       * deletes what it stored, and the next request downloads in full.
+       */
+      history: WireHistory | null;
+    },
   ];
   drop_session: [{ session_id: string }, { dropped: boolean }];
   /**
@@ -74,6 +96,32 @@ export interface RpcMethods {
   ];
 }
 
+/**
+ * A session's history sealed by the enclave (src/enclave/history.ts): opaque to the host, bound by
+ * AES-GCM associated data to the session, exchange and `version`.
+ */
+export interface WireHistory {
+  version: number;
+  blob: string;
+}
+
+export interface WireAwsCredentials {
+  access_key_id: string;
+  secret_access_key: string;
+  session_token: string | null;
+}
+
+export interface WireCredentialKey {
+  key_id: string;
+  /** b64 of the raw X25519 public key. */
+  public_key: string;
+  created_at: string;
+  /** Until when new sessions may be sealed to it; null for the current key. */
+  accepts_until: string | null;
+  /** When it is destroyed (the last session sealed to it has expired); null for the current key. */
+  destroy_at: string | null;
+}
+
 /** A perfect-subtree hash: leaves [index·2^level, (index+1)·2^level). */
 export interface WireNode {
   level: number;
@@ -96,8 +144,25 @@ export interface RpcError {
   /** Machine-readable numbers the caller needs to act on the error (e.g. LOG_CONSISTENCY_REQUIRED's from_size). */
   detail?: Record<string, number>;
 }
+/**
+ * Non-sensitive progress of a long request (compute_aggregates): counts, the phase and the symbol
+ * being fetched, never an amount, a key or an account id. Zero or more precede the final response.
+ */
+export interface RpcProgress {
+  phase: 'fills' | 'flows' | 'balances' | 'prices' | 'compute' | 'sign';
+  symbol: string | null;
+  pages: number;
+  fills: number;
+  rate_limit_waits: number;
+}
 export type RpcResponse =
   { v: 1; id: number; ok: true; body: unknown } | { v: 1; id: number; ok: false; error: RpcError };
+/** Progress for request `id`: the request is still running. */
+export interface RpcProgressMessage {
+  v: 1;
+  id: number;
+  progress: RpcProgress;
+}
 
 // A record keyed by every method, so adding a method to RpcMethods without listing it fails to compile.
 const METHOD_SET: Record<RpcMethod, true> = {
@@ -115,6 +180,16 @@ const KEY_ID = /^[0-9a-f]{16}$/;
 const EXCHANGE = /^[a-z0-9]{2,32}$/;
 const LABEL = /^[A-Za-z0-9 _.-]{1,64}$/;
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
+const SECRET_KEY = /^[A-Za-z0-9+/=]{16,128}$/;
+const SESSION_TOKEN = /^[A-Za-z0-9+/=]{1,4096}$/;
+/**
+ * A sealed history: at most 700,000 base64 chars (src/enclave/history.ts MAX_HISTORY_B64), so a
+ * request or response carrying one still fits the 1 MiB frame beside the signed payload.
+ */
+export const MAX_HISTORY_B64 = 700_000;
+/** A ring holds at most 1000 credential keys (src/enclave/keyring.ts): about 180 KB sealed. */
+export const MAX_SEALED_RING = 400_000;
 
 function bad(what: string): never {
   throw new WireError('ERR_WIRE_MALFORMED', `malformed message: ${what}`);
@@ -158,6 +233,16 @@ function signedEntry(v: unknown): SignedAggregates {
   };
 }
 
+/** A stored history as the host sends it, or null. */
+export function wireHistory(v: unknown): WireHistory | null {
+  if (v === null) return null;
+  if (!isObject(v)) bad('history');
+  exactKeys(v, ['version', 'blob'], 'history');
+  const version = size(v['version']);
+  if (version < 1) bad('history version');
+  return { version, blob: str(v, 'blob', B64, MAX_HISTORY_B64) };
+}
+
 function envelope(v: unknown): WireEnvelope {
   if (!isObject(v)) bad('envelope');
   exactKeys(v, ['ephemeral_pub', 'nonce', 'ciphertext', 'tag', 'key_id'], 'envelope');
@@ -177,12 +262,26 @@ export function validateRequestBody<M extends RpcMethod>(
 ): RpcRequestBody<M> {
   if (!isObject(body)) bad('body');
   switch (method) {
-    case 'init':
-      exactKeys(body, ['sealed_ring'], 'init');
-      return { sealed_ring: nullable(body, 'sealed_ring', B64, 4096) } as RpcRequestBody<M>;
+    case 'init': {
+      exactKeys(body, ['sealed_ring', 'kms_credentials'], 'init');
+      const c = body['kms_credentials'];
+      if (!isObject(c)) bad('kms_credentials');
+      exactKeys(c, ['access_key_id', 'secret_access_key', 'session_token'], 'kms_credentials');
+      return {
+        sealed_ring: nullable(body, 'sealed_ring', B64, MAX_SEALED_RING),
+        kms_credentials: {
+          access_key_id: str(c, 'access_key_id', ACCESS_KEY_ID, 128),
+          secret_access_key: str(c, 'secret_access_key', SECRET_KEY, 128),
+          session_token: nullable(c, 'session_token', SESSION_TOKEN, 4096),
+        },
+      } as RpcRequestBody<M>;
+    }
     case 'attest':
-      exactKeys(body, ['nonce'], 'attest');
-      return { nonce: nullable(body, 'nonce', B64, 88) } as RpcRequestBody<M>;
+      exactKeys(body, ['nonce', 'key_id'], 'attest');
+      return {
+        nonce: nullable(body, 'nonce', B64, 88),
+        key_id: str(body, 'key_id', KEY_ID, 16),
+      } as RpcRequestBody<M>;
     case 'open_envelope':
       exactKeys(body, ['envelope', 'exchange'], 'open_envelope');
       return {
@@ -192,9 +291,10 @@ export function validateRequestBody<M extends RpcMethod>(
     case 'compute_aggregates':
       exactKeys(
         body,
-        ['session_id', 'exchange', 'label', 'envelope', 'from', 'to'],
+        ['session_id', 'exchange', 'label', 'envelope', 'from', 'to', 'daily', 'history'],
         'compute_aggregates',
       );
+      if (typeof body['daily'] !== 'boolean') bad('daily');
       return {
         session_id: str(body, 'session_id', SESSION_ID, 43),
         exchange: str(body, 'exchange', EXCHANGE, 32),
@@ -202,6 +302,8 @@ export function validateRequestBody<M extends RpcMethod>(
         envelope: envelope(body['envelope']),
         from: nullable(body, 'from', TIME, 24),
         to: nullable(body, 'to', TIME, 24),
+        daily: body['daily'],
+        history: wireHistory(body['history']),
       } as RpcRequestBody<M>;
     case 'log_append': {
       exactKeys(body, ['prev', 'consistency', 'entry'], 'log_append');
@@ -248,10 +350,36 @@ export function decodeRequest(frame: Uint8Array): RpcRequest {
   return { v: 1, id: v['id'] as number, method: method as RpcMethod, body: v['body'] };
 }
 
-export function decodeResponse(frame: Uint8Array): RpcResponse {
+const PHASES: readonly RpcProgress['phase'][] = [
+  'fills',
+  'flows',
+  'balances',
+  'prices',
+  'compute',
+  'sign',
+];
+/** A symbol as progress may name it (exchange ids such as BTCUSDT or BTC-USDT-SWAP). */
+export const PROGRESS_SYMBOL = /^[A-Za-z0-9_./:-]{1,40}$/;
+
+function progress(p: unknown): RpcProgress {
+  if (!isObject(p)) bad('progress');
+  exactKeys(p, ['phase', 'symbol', 'pages', 'fills', 'rate_limit_waits'], 'progress');
+  if (!(PHASES as readonly unknown[]).includes(p['phase'])) bad('phase');
+  return {
+    phase: p['phase'] as RpcProgress['phase'],
+    symbol: nullable(p, 'symbol', PROGRESS_SYMBOL, 40),
+    pages: size(p['pages']),
+    fills: size(p['fills']),
+    rate_limit_waits: size(p['rate_limit_waits']),
+  };
+}
+
+export function decodeResponse(frame: Uint8Array): RpcResponse | RpcProgressMessage {
   const v = parseJson(frame);
   const id = v['id'] as number;
   if (v['ok'] === true) return { v: 1, id, ok: true, body: v['body'] };
+  if (v['ok'] === undefined && v['progress'] !== undefined)
+    return { v: 1, id, progress: progress(v['progress']) };
   const e = v['error'];
   if (
     v['ok'] !== false ||
@@ -278,6 +406,6 @@ export function decodeResponse(frame: Uint8Array): RpcResponse {
   };
 }
 
-export function encodeMessage(msg: RpcRequest | RpcResponse): Uint8Array {
+export function encodeMessage(msg: RpcRequest | RpcResponse | RpcProgressMessage): Uint8Array {
   return utf8(JSON.stringify(msg));
 }

@@ -21,6 +21,8 @@ import {
   CHECK_CODES,
   RESULT_CHECKS,
 } from '../../web/src/messages.js';
+import { EXCHANGES } from '../../web/src/exchanges.js';
+import { SUPPORTED_EXCHANGES } from '../../src/wire/exchanges.js';
 
 const signer = nodePlatform.ed25519Generate();
 const payload = {
@@ -135,14 +137,21 @@ describe('web routes', () => {
 
 describe('web messages', () => {
   it('every API error code of the registry and of docs/errors.md has a human message', () => {
-    const documented = [
-      ...readFileSync('docs/errors.md', 'utf8').matchAll(/^\| `((?!ERR_)[A-Z_]+)` \|/gm),
-    ];
+    // The codes a client can receive: the table before "Codes inside the process boundary".
+    const clientFacing = readFileSync('docs/errors.md', 'utf8').split(
+      '## Codes inside the process boundary',
+    )[0]!;
+    const documented = [...clientFacing.matchAll(/^\| `((?!ERR_)[A-Z_]+)` \|/gm)];
     assert.ok(documented.length > 10);
     for (const code of [...Object.keys(API_ERRORS), ...documented.map((m) => m[1]!)])
       assert.ok(API_MESSAGES[code], code);
     assert.match(apiMessage('RATE_LIMITED', 30), /Try again in 30 s/);
     assert.equal(apiMessage('SOMETHING_NEW'), API_MESSAGES['HTTP_ERROR']);
+  });
+
+  it('every supported exchange is offered by the form, with the read-only permission to grant', () => {
+    assert.deepEqual(EXCHANGES.map((e) => e.id).sort(), [...SUPPORTED_EXCHANGES].sort());
+    for (const e of EXCHANGES) assert.ok(e.permission.length > 0 && e.name, e.id);
   });
 
   it('every attestation check and verifier code has a label', async () => {

@@ -267,6 +267,13 @@ describe(
       );
       assert.ok(res.every((c) => c.cls === 'ok'));
       assert.match(await text(owner, '#result table.metrics'), /Profit and loss/);
+      // The equity curve and drawdown chart, drawn from the signed daily series.
+      await owner.waitForSelector('#charts canvas');
+      assert.equal(await owner.locator('#charts figure canvas').count(), 2);
+      assert.match(
+        (await owner.getAttribute('#charts .chart >> nth=1', 'aria-label')) ?? '',
+        /Deepest drawdown [-−]?[\d.,]+ % on \d{4}-\d{2}-\d{2}/,
+      );
 
       // Download: exactly what `perf-aggregator verify` takes.
       const [download] = await Promise.all([
@@ -303,6 +310,8 @@ describe(
       await page.check('#trust-dev-root');
       await page.waitForSelector('#shared-verdict.ok');
       assert.match(await text(page, '#shared-verdict'), /Verified in your browser/);
+      await page.waitForSelector('#charts canvas');
+      assert.equal(await page.locator('#charts figure canvas').count(), 2);
       const res = await checks(page, '#shared');
       assert.ok(res.length >= 7 && res.every((c) => c.cls === 'ok'), JSON.stringify(res));
       await page.waitForSelector('#account-line a');

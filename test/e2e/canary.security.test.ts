@@ -91,6 +91,8 @@ describe(
         DATA_DIR: dataDir,
         ENCLAVE_SPAWN: 'false',
         ENCLAVE_SOCKET: tap,
+        // The key service the test started beside the enclave (same DATA_DIR).
+        KEYSERVICE_URL: enclave.keyService.url,
         LOG_LEVEL: 'debug',
         ENCLAVE_PORT: String(await freePort()),
       };

@@ -12,8 +12,13 @@ import { createMetrics } from '../../src/api/metrics.js';
 import { createTransparencyLog } from '../../src/api/transparency-log.js';
 import { nodePlatform } from '../../src/platform/node.js';
 import { createLogStore } from '../../src/store/log-store.js';
+import { createKeyRingStore } from '../../src/store/keyring-store.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { openTestDb, type TestDb } from './db.js';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { openDb } from '../../src/store/db.js';
+import { createStore } from '../../src/store/store.js';
+import { asRole, openTestDb, type TestDb } from './db.js';
 import { startEnclaveProcess, type EnclaveProcess } from './enclave-process.js';
 import { readFileSync } from 'node:fs';
 
@@ -28,15 +33,39 @@ export interface TestApp {
 }
 
 export async function startTestApp(
-  opts: { config?: Partial<AppDeps['config']>; exchangeBaseUrl?: string } = {},
+  opts: {
+    config?: Partial<AppDeps['config']>;
+    exchangeBaseUrl?: string;
+    /** Extra enclave environment, e.g. KEY_ROTATION_HOURS or EXCHANGE_BASE_URL_BYBIT. */
+    enclaveEnv?: Record<string, string>;
+    /**
+     * Start a second host instance beside `peer`: its own connection pool to the same PostgreSQL
+     * database and its own RPC connection to the same enclave (PostgreSQL runs only).
+     */
+    peer?: TestApp;
+    /** optional dependencies, e.g. the shared rate-limit store */
+    extra?: Pick<AppDeps, 'rateLimitRedis'>;
+  } = {},
 ): Promise<TestApp> {
-  const db = await openTestDb();
-  const enclave = await startEnclaveProcess({
-    env: opts.exchangeBaseUrl ? { EXCHANGE_BASE_URL_BINANCE: opts.exchangeBaseUrl } : {},
-  });
+  const db = opts.peer ? await openPeerDb(opts.peer.db) : await openTestDb();
+  const enclave =
+    opts.peer?.enclave ??
+    (await startEnclaveProcess({
+      env: {
+        // the simulator serves spot and USD-M on one origin
+        ...(opts.exchangeBaseUrl && {
+          EXCHANGE_BASE_URL_BINANCE: opts.exchangeBaseUrl,
+          EXCHANGE_BASE_URL_BINANCEUSDM: opts.exchangeBaseUrl,
+        }),
+        ...opts.enclaveEnv,
+      },
+    }));
   const link = createEnclaveLink(
     createEnclaveClient({ socketPath: enclave.socketPath, defaultTimeoutMs: 10_000 }),
-    join(enclave.dataDir, 'ring.sealed'),
+    {
+      ring: createKeyRingStore(db.appDb),
+      kmsCredentials: async () => enclave.keyService.credentials,
+    },
   );
   const logLines: string[] = [];
   const sink = new Writable({
@@ -56,6 +85,7 @@ export async function startTestApp(
       RATE_LIMIT_WINDOW: 60_000,
       ALLOWED_ORIGINS: [],
       REQUEST_TIMEOUT_MS: 60_000,
+      JOB_TIMEOUT_MS: 120_000,
       TRUST_PROXY: false,
       ...opts.config,
     },
@@ -65,6 +95,7 @@ export async function startTestApp(
     logger: createLogger('host', 'info', sink),
     devRootPem: () => readFileSync(join(enclave.dataDir, 'dev-root', 'root.pem'), 'utf8'),
     now: () => clock.now ?? Date.now(),
+    ...opts.extra,
   });
   await app.ready();
   return {
@@ -77,8 +108,24 @@ export async function startTestApp(
     async close() {
       await app.close();
       link.close();
-      await enclave.stop();
+      if (!opts.peer) await enclave.stop();
       await db.close();
     },
+  };
+}
+
+/** A second pool on a test database: what another host instance would open. */
+async function openPeerDb(peer: TestDb): Promise<TestDb> {
+  if (!peer.databaseUrl) throw new Error('a second host instance needs PostgreSQL (DATABASE_URL)');
+  const dataDir = await mkdtemp(join(tmpdir(), 'perf-agg-peer-'));
+  const db = await openDb({ databaseUrl: peer.databaseUrl, dataDir });
+  const appDb = asRole(db, 'app_service');
+  return {
+    ...peer,
+    db,
+    appDb,
+    store: createStore(appDb),
+    dataDir,
+    close: () => db.close(),
   };
 }

@@ -37,10 +37,11 @@ export async function startProcess(
   });
   const lines: string[] = [];
   const match = await new Promise<RegExpMatchArray>((ok, fail) => {
-    const timer = setTimeout(
-      () => fail(new Error(`not ready: ${args.join(' ')}\n${lines.join('\n')}`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      // Do not leave it running: a host would keep its enclave (and the test run) alive.
+      proc.kill('SIGTERM');
+      fail(new Error(`not ready: ${args.join(' ')}\n${lines.join('\n')}`));
+    }, timeoutMs);
     for (const s of [proc.stdout!, proc.stderr!]) {
       createInterface({ input: s }).on('line', (l) => {
         lines.push(l);

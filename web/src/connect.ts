@@ -9,17 +9,23 @@
  */
 import { ApiCallError } from '../../src/client/api-client.js';
 import { CryptoHelper } from '../../src/client/crypto-helper.js';
+import { formatProgress } from '../../src/client/progress-text.js';
 import type { AggregatesResponseV1 } from '../../src/client/verify-aggregates.js';
+import { equityCharts } from './charts.js';
 import { byId, fill, h } from './dom.js';
 import { EXCHANGES, exchangeInfo } from './exchanges.js';
 import { headline, metricsTable } from './format.js';
 import { apiMessage, RESULT_CHECKS } from './messages.js';
-import { api, errorCode } from './net.js';
+import { api, errorCode, getJson } from './net.js';
 import { checksList, TrustPanel, type TrustState } from './trust.js';
 
 const LABEL = /^[A-Za-z0-9 _.-]{1,64}$/;
 
 type Result = AggregatesResponseV1 & { logs_url?: string };
+
+interface DemoAccounts {
+  exchanges: Record<string, { apiKey: string; apiSecret: string; passphrase?: string }>;
+}
 
 export async function connectPage(): Promise<void> {
   const client = api();
@@ -44,6 +50,34 @@ export async function connectPage(): Promise<void> {
   });
 
   for (const e of EXCHANGES) exchangeEl.append(h('option', { value: e.id }, e.name));
+  // A development instance simulates its exchanges and says so, with demo accounts to try.
+  const demo = await getJson<DemoAccounts>('/dev/demo-accounts').catch(() => null);
+  const demoOffer = (id: string): HTMLElement | null => {
+    const account = demo?.exchanges[id];
+    if (!account) return null;
+    const use = h(
+      'button',
+      { type: 'button', id: 'use-demo', class: 'secondary' },
+      'Use the demo account',
+    );
+    use.addEventListener('click', () => {
+      keyEl.value = account.apiKey;
+      secretEl.value = account.apiSecret;
+      passEl.value = account.passphrase ?? '';
+      labelEl.value ||= 'demo';
+      keyEl.focus();
+    });
+    return h(
+      'div',
+      { class: 'demo', id: 'demo-offer' },
+      h(
+        'p',
+        {},
+        'This is a development instance: its exchanges are simulated on this machine, so no key you enter here reaches a real exchange. ',
+      ),
+      use,
+    );
+  };
   const showExchange = (): void => {
     const info = exchangeInfo(exchangeEl.value);
     fill(
@@ -56,6 +90,7 @@ export async function connectPage(): Promise<void> {
             h('ul', {}, ...info.permission.map((p) => h('li', {}, p))),
           )
         : null,
+      demoOffer(exchangeEl.value),
     );
     byId('passphrase-field').hidden = !info?.passphrase;
     passEl.required = Boolean(info?.passphrase);
@@ -168,13 +203,19 @@ export async function connectPage(): Promise<void> {
         `The enclave is downloading your trade history from ${exchangeName} and computing your metrics. This can take a minute. `,
         elapsed,
       ),
+      h('p', { class: 'progress-detail', id: 'result-progress-detail', 'aria-live': 'polite' }),
     );
+    const detail = byId('result-progress-detail');
     const timer = setInterval(() => {
       elapsed.textContent = `${Math.round((Date.now() - started) / 1000)} s`;
     }, 1000);
     let res: Result;
     try {
-      res = (await client.requestAggregates(sessionId)) as Result;
+      // A job: the page polls the job endpoint and shows the enclave's non-sensitive progress.
+      res = (await client.requestAggregatesJob(sessionId, {
+        daily: true,
+        onProgress: (p) => (detail.textContent = formatProgress(p)),
+      })) as Result;
     } catch (e) {
       clearInterval(timer);
       const { code, retryAfter } = errorCode(e);
@@ -346,6 +387,7 @@ export async function connectPage(): Promise<void> {
           : 'This result does not verify in this browser. Do not share it.',
       ),
       h('p', { class: 'headline' }, who ? `${who} — ` : '', headline(p)),
+      equityCharts(p),
       metricsTable(p, 'Signed metrics'),
       h('h3', {}, 'Verification'),
       checksList(verdict.checks, RESULT_CHECKS, 'Result checks'),

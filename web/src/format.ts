@@ -47,7 +47,8 @@ const FIELDS: [key: string, label: string, kind: Kind][] = [
   ['trades_root', 'Trades root', 'hash'],
 ];
 /** Signed but not shown: the session id is the owner's handle for revoking (see docs/web.md). */
-const HIDDEN = new Set(['v', 'session_id', 'currency']);
+// `daily` is drawn as charts (charts.ts), not listed.
+const HIDDEN = new Set(['v', 'session_id', 'currency', 'daily']);
 
 const group = (s: string): string => s.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 

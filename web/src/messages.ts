@@ -22,6 +22,8 @@ export const API_MESSAGES: Record<string, string> = {
   UNSUPPORTED_MEDIA_TYPE: 'The service rejected the request format.',
   EXCHANGE_AUTH_FAILED:
     'The exchange rejected these API keys. Check the key and secret, and that the key is enabled with read permission.',
+  KEY_NOT_READ_ONLY:
+    'This API key can withdraw or transfer funds, so the service will not hold it. Create a key with read permission only (see the advice above) and submit that one.',
   RATE_LIMITED: 'Too many requests from your address.',
   INTERNAL: 'The service had an unexpected error. Nothing secret was exposed; please try again.',
   EXCHANGE_UNAVAILABLE: 'The exchange did not answer in time. Please try again later.',

@@ -4,6 +4,7 @@
  * entry shows "revoked by the owner" with its leaf hash (still proved to be in the log).
  */
 import { byId, fill, h, verdictSetter } from './dom.js';
+import { equityCharts } from './charts.js';
 import { formatValue, headline, metricsTable } from './format.js';
 import { apiMessage, RESULT_CHECKS } from './messages.js';
 import { api, errorCode, getJson } from './net.js';
@@ -52,6 +53,7 @@ export async function sharedPage(): Promise<void> {
     fill(
       body,
       h('p', { class: 'headline', id: 'shared-headline' }, who ? `${who} — ` : '', headline(p)),
+      equityCharts(p),
       metricsTable(p, 'Signed metrics'),
       history,
       h('h2', {}, 'Verification in your browser'),

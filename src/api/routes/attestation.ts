@@ -22,7 +22,11 @@ export function attestationRoutes(app: FastifyInstance, deps: AppDeps): void {
           throw new ApiError('INVALID_REQUEST', 'nonce must be 1..64 bytes');
       }
       const id = await deps.enclave.identity();
-      const { document } = await deps.enclave.call('attest', { nonce: nonce ?? null });
+      // The quote attests the key the host stored as current, so document and enclave_pubkey agree.
+      const { document } = await deps.enclave.call('attest', {
+        nonce: nonce ?? null,
+        key_id: id.key_id,
+      });
       reply.header('cache-control', 'no-store');
       return {
         quote: document,
@@ -38,5 +42,16 @@ export function attestationRoutes(app: FastifyInstance, deps: AppDeps): void {
     const pem = deps.devRootPem();
     if (pem === null) throw new ApiError('NOT_FOUND');
     return reply.type('text/plain; charset=utf-8').send(pem);
+  });
+
+  // Development mode only: the simulator's public demo credentials, so the page can offer them.
+  app.get('/dev/demo-accounts', async (_req, reply) => {
+    const accounts = deps.demoAccounts?.() ?? null;
+    if (accounts === null) throw new ApiError('NOT_FOUND');
+    reply.header('cache-control', 'no-store');
+    return {
+      note: 'simulated exchange accounts of this development instance; they open nothing real',
+      exchanges: accounts,
+    };
   });
 }

@@ -16,6 +16,8 @@ describe('POST /enclave/request_aggregates and /enclave/revoke (protocol §4, §
     sim = await startBinanceSim({ port: 0, seed: 7 });
     sim.addAccount(ACCOUNT);
     sim.addAccount({ apiKey: 'other-key', apiSecret: 'other-secret', fills: 20, uid: 1 });
+    // the key is deleted right after submit_key's permission check
+    sim.addAccount({ apiKey: 'gone-key', apiSecret: 'gone-secret', fills: 20, authFailAfter: 1 });
     t = await startTestApp({ exchangeBaseUrl: sim.url });
   });
   after(async () => {
@@ -83,6 +85,17 @@ describe('POST /enclave/request_aggregates and /enclave/revoke (protocol §4, §
     assert.ok(typeof p.pnl === 'number' && typeof p.volume === 'number' && p.volume > 0);
     assert.ok(p.sharpe === null || typeof p.sharpe === 'number');
     assert.match(p.from, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/);
+    // additive fields: what the key may do, and the span the history is complete for
+    assert.deepEqual(p.key_permissions, {
+      read: true,
+      trade: true,
+      withdraw: false,
+      transfer: false,
+      futures: false,
+      margin: false,
+    });
+    assert.equal(p.history_from, '2017-07-01T00:00:00Z', 'Binance spot keeps all history');
+    assert.equal(p.history_to, p.computed_at);
     assert.equal(body.logs_url, `/api/logs/${sid}`);
     // The stored copy is the signed JCS text, byte for byte.
     const [row] = await t.db.db.query<{ payload: unknown }>(
@@ -194,11 +207,11 @@ describe('POST /enclave/request_aggregates and /enclave/revoke (protocol §4, §
     assert.equal(res.json().aggregates_signed.payload.trades, sim.truth('other-key').length);
   });
 
-  it('credentials the exchange rejects → 422 EXCHANGE_AUTH_FAILED, and no aggregate is stored', async () => {
+  it('a key the exchange stops accepting → 422 EXCHANGE_AUTH_FAILED, and no aggregate is stored', async () => {
     const sid = await newSession({
       exchange: 'binance',
-      apiKey: ACCOUNT.apiKey,
-      apiSecret: 'wrong-secret',
+      apiKey: 'gone-key',
+      apiSecret: 'gone-secret',
     });
     const res = await aggregates(sid);
     assert.equal(res.statusCode, 422, res.body);

@@ -2,6 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CryptoHelper } from '../../../src/client/crypto-helper.js';
+import {
+  DEMO_WITHDRAW_ACCOUNT,
+  startBinanceSim,
+  type BinanceSim,
+} from '../../../src/sim/binance.js';
 import { startTestApp, type TestApp } from '../../helpers/app.js';
 import { META, quote, seal, submit } from '../../helpers/client.js';
 
@@ -13,6 +18,11 @@ async function rows(t: TestApp): Promise<number> {
   return s!.n + c!.n;
 }
 
+async function opsRows(t: TestApp): Promise<number> {
+  const [o] = await t.db.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ops_logs');
+  return o!.n;
+}
+
 function flip(b64: string, bit: number): string {
   const b = Buffer.from(b64, 'base64');
   b[Math.floor(bit / 8) % b.length]! ^= 1 << (bit % 8);
@@ -21,10 +31,39 @@ function flip(b64: string, bit: number): string {
 
 describe('POST /enclave/submit_key (protocol §3)', () => {
   let t: TestApp;
+  let sim: BinanceSim;
   before(async () => {
-    t = await startTestApp();
+    // submit_key asks the exchange what the key may do, so the keys live on the simulator
+    sim = await startBinanceSim({ seed: 5 });
+    sim.addAccount({ apiKey: CREDS.apiKey, apiSecret: CREDS.apiSecret, fills: 10 });
+    t = await startTestApp({ exchangeBaseUrl: sim.url });
   });
-  after(() => t.close());
+  after(async () => {
+    await t.close();
+    await sim.close();
+  });
+
+  it('a key that can withdraw → 403 KEY_NOT_READ_ONLY and nothing stored', async () => {
+    const before = await rows(t);
+    const opsBefore = await opsRows(t);
+    const { apiKey, apiSecret } = DEMO_WITHDRAW_ACCOUNT;
+    const sealed = await seal(t.app, { exchange: 'binance', apiKey, apiSecret });
+    const res = await submit(t.app, { ...sealed, metadata: META });
+    assert.equal(res.statusCode, 403, res.body);
+    assert.equal(res.json().error.code, 'KEY_NOT_READ_ONLY');
+    assert.ok(!res.body.includes(DEMO_WITHDRAW_ACCOUNT.apiKey));
+    assert.equal(await rows(t), before);
+    assert.equal(await opsRows(t), opsBefore, 'not even an op-log line');
+  });
+
+  it('a key the exchange rejects → 422 EXCHANGE_AUTH_FAILED and nothing stored', async () => {
+    const before = await rows(t);
+    const sealed = await seal(t.app, { ...CREDS, apiSecret: 'wrong-secret' });
+    const res = await submit(t.app, { ...sealed, metadata: META });
+    assert.equal(res.statusCode, 422, res.body);
+    assert.equal(res.json().error.code, 'EXCHANGE_AUTH_FAILED');
+    assert.equal(await rows(t), before);
+  });
 
   it('stores the session and only ciphertext, and answers 201 with a 43-char session id', async () => {
     const sealed = await seal(t.app, CREDS);

@@ -98,14 +98,9 @@ describe('store round trips', () => {
     assert.deepEqual(latest?.computedAt, new Date(Date.UTC(2024, 0, 2)));
   });
 
-  test('opsLogs returns a session’s events in order', async () => {
-    const s = newSession();
-    await t.store.createSession(s);
-    await t.store.logOp({
-      sessionId: s.sessionId,
-      event: 'session.created',
-      detail: { ttl: 3600 },
-    });
+  test('opsLogs returns a session’s events in order, session_created first', async () => {
+    const s = newSession({ createdDetail: { ttl: 3600 } });
+    await t.store.createSession(s); // writes session_created in the same statement
     await t.store.logOp({
       sessionId: s.sessionId,
       event: 'aggregates.computed',
@@ -115,7 +110,7 @@ describe('store round trips', () => {
     assert.deepEqual(
       logs.map((l) => [l.sessionId, l.event, l.detail]),
       [
-        [s.sessionId, 'session.created', { ttl: 3600 }],
+        [s.sessionId, 'session_created', { ttl: 3600 }],
         [s.sessionId, 'aggregates.computed', { trades: 3 }],
       ],
     );

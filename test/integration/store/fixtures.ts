@@ -26,6 +26,7 @@ export function newSession(over: Partial<NewSession> = {}): NewSession {
     label: 'main',
     expiresAt: new Date(Date.now() + 3_600_000),
     envelope: envelope(),
+    createdDetail: { exchange: 'binance', key_id: '0123456789abcdef', ttl: 3600 },
     ...over,
   };
 }

@@ -5,14 +5,17 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { openTestDb, type TestDb } from '../../helpers/db.js';
-import { backdate, count, newSession, rejectsWith } from './fixtures.js';
+import { saveHistory } from '../../../src/store/history-store.js';
+import { b64, backdate, count, newSession, rejectsWith } from './fixtures.js';
 
 let t: TestDb | undefined;
 before(async () => {
   t = await openTestDb();
 });
 // The purge is global: each test starts from empty tables so its counts see only its own rows.
-beforeEach(() => t!.db.exec('TRUNCATE sessions, credentials, aggregates, ops_logs, merkle_logs'));
+beforeEach(() =>
+  t!.db.exec('TRUNCATE sessions, credentials, session_history, aggregates, ops_logs, merkle_logs'),
+);
 after(() => t?.close());
 
 async function seed(db: TestDb, expiredAgo: number[], live: number) {
@@ -68,6 +71,23 @@ describe('credential expiry', () => {
     );
     assert.deepEqual(logs, [{ session_id: null, detail: { count: 2, batch: 100 } }]);
     assert.equal(await t!.store.purgeExpired(100), 0, 'a second run finds nothing');
+  });
+
+  test('purgeExpired deletes the sealed history (migration 0006) of the sessions it expires, only theirs', async () => {
+    const { expired, alive } = await seed(t!, [10], 1);
+    for (const sid of [...expired, ...alive])
+      assert.equal(await saveHistory(t!.appDb, sid, null, { version: 1, blob: b64(64) }), true);
+    // the live session's history is readable; the lapsed one's is hidden before the purge runs
+    assert.equal((await t!.store.getHistory(alive[0]!))?.version, 1);
+    assert.equal(await t!.store.getHistory(expired[0]!), null);
+    assert.equal(await t!.store.purgeExpired(100), 1);
+    const left = await t!.db.query<{ session_id: string }>(
+      'SELECT session_id FROM session_history',
+    );
+    assert.deepEqual(
+      left.map((r) => r.session_id),
+      alive,
+    );
   });
 
   test('purgeExpired works in batches, oldest expiry first', async () => {

@@ -102,6 +102,17 @@ describe('operator_readonly', () => {
     });
   }
 
+  test('cannot read or write the sealed session history (migration 0006), not even its version', async () => {
+    for (const sql of [
+      'SELECT ciphertext FROM session_history',
+      'SELECT version FROM session_history',
+      'SELECT count(*) FROM session_history',
+      'DELETE FROM session_history',
+    ]) {
+      await rejectsWith(queryAs(t.db, 'operator_readonly', sql), 'STORE_PERMISSION', denied);
+    }
+  });
+
   test('cannot run the purge function', () =>
     rejects(
       queryAs(t.db, 'operator_readonly', 'SELECT purge_expired_credentials(10)'),
@@ -129,6 +140,13 @@ describe('app_service', () => {
     test(`is denied: ${sql}`, () =>
       rejects(queryAs(t.db, 'app_service', sql), 'STORE_PERMISSION', denied));
   }
+
+  test('reads, writes and deletes session history, but cannot TRUNCATE or ALTER it', async () => {
+    await queryAs(t.db, 'app_service', 'SELECT version, ciphertext FROM session_history');
+    await queryAs(t.db, 'app_service', 'DELETE FROM session_history WHERE false');
+    for (const sql of ['TRUNCATE session_history', 'ALTER TABLE session_history ADD COLUMN x int'])
+      await rejects(queryAs(t.db, 'app_service', sql), 'STORE_PERMISSION', denied);
+  });
 
   test('runs the purge function', async () => {
     const [r] = await queryAs<{ n: number }>(

@@ -206,4 +206,30 @@ describe('log signer (enclave side of protocol §6)', () => {
       code('LOG_INCONSISTENT'),
     );
   });
+
+  it('a signed head the host failed to store may be abandoned, once, and only that one', () => {
+    const ring = generateKeyRing(P);
+    const host = new Host();
+    const signer = createLogSigner(P);
+    grow(signer, ring, host, 4);
+    const prev4 = { checkpoint: host.head.checkpoint, frontier: host.frontier() };
+    // signed, but the host's commit failed: not stored
+    signer.append(ring, { prev: prev4, consistency: null, entry: entry(ring, 50) });
+    // the host shows the stored head again and appends another entry in its place
+    const r = signer.append(ring, { prev: prev4, consistency: null, entry: entry(ring, 51) });
+    assert.equal(r.size, 5);
+    host.store(r);
+    // two steps back is still a rollback
+    grow(signer, ring, host, 1, 60);
+    const old = host.heads[4]!;
+    assert.throws(
+      () =>
+        signer.append(ring, {
+          prev: { checkpoint: old.checkpoint, frontier: host.frontier(4) },
+          consistency: null,
+          entry: entry(ring, 70),
+        }),
+      code('LOG_INCONSISTENT'),
+    );
+  });
 });

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { DepositEvent, WithdrawalEvent } from '../../../src/aggregates/ledger.js';
 import { createBinanceClient } from '../../../src/exchanges/binance.js';
+import type { AccountEvent } from '../../../src/exchanges/types.js';
 import { toDeposit, toWithdrawal } from '../../../src/exchanges/binance-flows.js';
 import { addDecimals } from '../../../src/exchanges/decimal.js';
 import { createKlineOracle, klineCache } from '../../../src/exchanges/price-oracle.js';
@@ -92,10 +93,13 @@ function expectedFlows(raw: { deposits: SimDeposit[]; withdrawals: SimWithdrawal
 }
 
 /** Σ deposits − Σ withdrawals + Σ fills − Σ fees per asset, in e8, from ground truth. */
-function expectedBalances(trades: SimTrade[], flows: (DepositEvent | WithdrawalEvent)[]) {
+function expectedBalances(trades: SimTrade[], flows: AccountEvent[]) {
   const bal = new Map<string, bigint>();
   const add = (a: string, v: bigint) => bal.set(a, (bal.get(a) ?? 0n) + v);
-  for (const f of flows) add(f.asset, f.type === 'deposit' ? e8(f.amount) : -e8(f.amount));
+  for (const f of flows) {
+    if (f.type !== 'deposit' && f.type !== 'withdrawal') throw new Error(`spot flow ${f.type}`);
+    add(f.asset, f.type === 'deposit' ? e8(f.amount) : -e8(f.amount));
+  }
   for (const t of trades) {
     const base = t.symbol.replace(/(USDT|BTC)$/, '');
     const quote = t.symbol.slice(base.length);

@@ -213,8 +213,12 @@ describe('createBinanceClient', { concurrency: true }, () => {
       const seen = statusCounter(Number(new URL(sim.url).port));
       try {
         assert.deepEqual(await (await clientFor(sim)).permissions(), {
-          canTrade: true,
-          canWithdraw: false,
+          read: true,
+          trade: true,
+          withdraw: false,
+          transfer: false,
+          futures: false,
+          margin: false,
         });
         assert.equal(seen.counts.get(400), 1, 'one -1021, then the resynced retry');
       } finally {
@@ -222,7 +226,7 @@ describe('createBinanceClient', { concurrency: true }, () => {
       }
     }));
 
-  it('accountId and permissions come from /api/v3/account', () =>
+  it('accountId comes from /api/v3/account, permissions from /sapi/v1/account/apiRestrictions', () =>
     withSim({}, async (sim) => {
       const acct = {
         apiKey: 'withdraw-key',
@@ -230,14 +234,30 @@ describe('createBinanceClient', { concurrency: true }, () => {
         fills: 10,
         uid: 424242,
         canWithdraw: true,
+        canTrade: false,
+        canFutures: true,
       };
       sim.addAccount(acct);
       const c = await clientFor(sim, acct);
       assert.equal(await c.accountId(), '424242');
-      assert.deepEqual(await c.permissions(), { canTrade: true, canWithdraw: true });
+      assert.deepEqual(await c.permissions(), {
+        read: true,
+        trade: true, // futures trading is trading, even without spot
+        withdraw: true,
+        transfer: false,
+        futures: true,
+        margin: false,
+      });
       const demo = await clientFor(sim);
       assert.match((await demo.accountId()) ?? '', /^\d+$/);
-      assert.deepEqual(await demo.permissions(), { canTrade: true, canWithdraw: false });
+      assert.deepEqual(await demo.permissions(), {
+        read: true,
+        trade: true,
+        withdraw: false,
+        transfer: false,
+        futures: false,
+        margin: false,
+      });
     }));
 
   it('under a small weight limit › waits out each 429 and completes, never earning a 418', () =>

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import {
   DEMO_ACCOUNT,
+  DEMO_WITHDRAW_ACCOUNT,
   signaturePayload,
   startBinanceSim,
   verifySignature,
@@ -110,6 +111,29 @@ describe('Binance simulator', () => {
       });
       assert.equal(r.status, 400);
       assert.equal(r.body.code, -1022);
+    });
+
+    it('apiRestrictions is signed like every account endpoint and reports each seeded key', async () => {
+      const badSig = await signedGet(sim, '/sapi/v1/account/apiRestrictions', '', {
+        ...DEMO_ACCOUNT,
+        apiSecret: 'not-the-secret',
+      });
+      assert.equal(badSig.status, 400);
+      assert.equal(badSig.body.code, -1022);
+      const unsigned = await get(
+        sim,
+        `/sapi/v1/account/apiRestrictions?timestamp=${Date.now()}`,
+        DEMO_ACCOUNT.apiKey,
+      );
+      assert.equal(unsigned.body.code, -1102);
+      const ro = await signedGet(sim, '/sapi/v1/account/apiRestrictions', '');
+      assert.equal(ro.status, 200);
+      assert.equal(ro.body['enableReading'], true);
+      assert.equal(ro.body['enableWithdrawals'], false);
+      assert.equal(ro.body['enableSpotAndMarginTrading'], true);
+      assert.ok(ro.headers.get('x-sapi-used-ip-weight-1m'));
+      const w = await signedGet(sim, '/sapi/v1/account/apiRestrictions', '', DEMO_WITHDRAW_ACCOUNT);
+      assert.equal(w.body['enableWithdrawals'], true);
     });
 
     it('when the API key is unknown › 401 -2015; when missing › 401 -2014', async () => {

@@ -1,0 +1,509 @@
+/**
+ * A simulated OKX v5 REST API over real HTTP (its own port), for tests and demos. It checks what
+ * OKX checks: the OK-ACCESS-* headers, base64 HMAC-SHA256 over timestamp + METHOD + path?query +
+ * body as received, the passphrase, the timestamp (ISO 8601, within 30 s of server time: 50102),
+ * `limit` ≤ 100, required `instType`, the 3-month reach of fills-history and the bills archive,
+ * and per-user, per-endpoint request limits answered with HTTP 429, code 50011. OKX's docs were
+ * not in the research corpus (research/exchanges.md §4): codes and limits follow ccxt's okx.js
+ * tables, and open facts are marked "choice:".
+ *
+ * Adversarial modes per account: one swap order filling `burst` times in one millisecond,
+ * page-edge duplicates, a multi-week gap, a delisted spot pair and an expired future, funding
+ * every 8 h, deposits in same-millisecond clusters, the key revoked after `authFailAfter`
+ * requests, and bursts of 5xx answers.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DAY, hash32 } from './binance-prim.js';
+import { generateOkxAccount, okxInstruments, type OkxAccountData } from './okx-data.js';
+import { fmt10, listen, readBody, sendJson, splitUrl } from './sim-http.js';
+
+export type {
+  OkxAccountData,
+  SimOkxBill,
+  SimOkxDeposit,
+  SimOkxFill,
+  SimOkxWithdrawal,
+} from './okx-data.js';
+
+export interface OkxSimAccountSpec {
+  apiKey: string;
+  apiSecret: string;
+  passphrase: string;
+  seed?: number;
+  /** spot and margin fills (default 200) */
+  spotFills?: number;
+  /** swap and future round trips (default 30) */
+  trips?: number;
+  burst?: number;
+  /** deposits beyond the initial two (default 10) */
+  flows?: number;
+  /** days of history (default 60; fills older than 90 days are not served) */
+  days?: number;
+  gapDays?: number;
+  pageEdgeDuplicates?: boolean;
+  canTrade?: boolean;
+  canWithdraw?: boolean;
+  authFailAfter?: number;
+  serverErrorEvery?: number;
+  uid?: number;
+}
+
+export interface OkxSimOptions {
+  port?: number;
+  host?: string;
+  seed?: number;
+  now?: () => number;
+}
+
+export interface OkxSimStats {
+  requests: number;
+  /** 429 answers: a client that paces itself gets none */
+  rateLimited: number;
+  serverErrors: number;
+  afterRevocation: number;
+  duplicatesServed: number;
+}
+
+export interface OkxSim {
+  url: string;
+  close(): Promise<void>;
+  addAccount(a: OkxSimAccountSpec): void;
+  truth(apiKey: string): OkxAccountData;
+  stats(): OkxSimStats;
+}
+
+export const OKX_DEMO_ACCOUNT = {
+  apiKey: 'demo-okx-key',
+  apiSecret: 'demo-okx-secret',
+  passphrase: 'demo-okx-passphrase',
+} as const;
+
+/** "last 3 months" (choice: 90 days) */
+const HORIZON = 90 * DAY;
+/** choice: OKX rejects a timestamp more than 30 s from its clock */
+const SKEW_MS = 30_000;
+/** requests per window per user and endpoint (ccxt okx.js costs; choice for the sim) */
+const LIMITS: Record<string, { n: number; ms: number }> = {
+  '/api/v5/trade/fills-history': { n: 10, ms: 2000 },
+  '/api/v5/account/bills-archive': { n: 5, ms: 2000 },
+  '/api/v5/account/balance': { n: 10, ms: 2000 },
+  '/api/v5/account/config': { n: 5, ms: 2000 },
+  '/api/v5/asset/deposit-history': { n: 6, ms: 1000 },
+  '/api/v5/asset/withdrawal-history': { n: 6, ms: 1000 },
+  '/api/v5/public/instruments': { n: 20, ms: 2000 },
+  '/api/v5/public/time': { n: 10, ms: 2000 },
+};
+
+class Fail extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly msg: string,
+  ) {
+    super(msg);
+  }
+}
+const param = (name: string) => new Fail(400, '51000', `Parameter ${name} error`);
+
+interface Account {
+  spec: OkxSimAccountSpec;
+  secret: Buffer;
+  uid: string;
+  data: OkxAccountData;
+  signed: number;
+  revoked: boolean;
+}
+
+/** base64 HMAC-SHA256 over timestamp + method + request path (with query) + body. */
+export function okxSignature(
+  secret: string | Buffer,
+  ts: string,
+  method: string,
+  pathAndQuery: string,
+  body: string,
+): string {
+  return createHmac('sha256', secret)
+    .update(ts + method + pathAndQuery + body)
+    .digest('base64');
+}
+
+export async function startOkxSim(opts: OkxSimOptions = {}): Promise<OkxSim> {
+  const now = opts.now ?? Date.now;
+  const seed = opts.seed ?? 1;
+  const end = Math.floor(now() / DAY) * DAY;
+  const accounts = new Map<string, Account>();
+  const windows = new Map<string, number[]>();
+  const stats: OkxSimStats = {
+    requests: 0,
+    rateLimited: 0,
+    serverErrors: 0,
+    afterRevocation: 0,
+    duplicatesServed: 0,
+  };
+  let errorBurst = 0;
+  const instruments = okxInstruments(end);
+
+  function addAccount(spec: OkxSimAccountSpec): void {
+    checkSpec(spec);
+    if (accounts.has(spec.apiKey)) throw new Error('sim: account already exists');
+    const aSeed = spec.seed ?? hash32(spec.apiKey, seed);
+    accounts.set(spec.apiKey, {
+      spec: { ...spec },
+      secret: Buffer.from(spec.apiSecret, 'utf8'),
+      uid: String(spec.uid ?? 400_000_000_000_000 + aSeed),
+      data: generateOkxAccount({
+        seed: aSeed,
+        spotFills: spec.spotFills ?? 200,
+        trips: spec.trips ?? 30,
+        burst: spec.burst ?? 0,
+        flows: spec.flows ?? 10,
+        end,
+        days: spec.days ?? 60,
+        gapDays: spec.gapDays ?? 0,
+      }),
+      signed: 0,
+      revoked: false,
+    });
+  }
+
+  function authenticate(req: IncomingMessage, pathAndQuery: string, body: string): Account {
+    const h = (n: string) => {
+      const v = req.headers[n];
+      return typeof v === 'string' ? v : undefined;
+    };
+    const key = h('ok-access-key');
+    const sign = h('ok-access-sign');
+    const ts = h('ok-access-timestamp');
+    const pass = h('ok-access-passphrase');
+    if (!key) throw new Fail(401, '50103', 'Request header "OK-ACCESS-KEY" cannot be empty.');
+    if (!pass)
+      throw new Fail(401, '50104', 'Request header "OK-ACCESS-PASSPHRASE" cannot be empty.');
+    const acct = accounts.get(key);
+    if (!acct) throw new Fail(401, '50111', 'Invalid OK-ACCESS-KEY.');
+    if (acct.revoked) {
+      stats.afterRevocation++;
+      throw new Fail(401, '50111', 'Invalid OK-ACCESS-KEY.');
+    }
+    if (
+      !ts ||
+      !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(ts) ||
+      Number.isNaN(Date.parse(ts))
+    )
+      throw new Fail(401, '50112', 'Invalid OK-ACCESS-TIMESTAMP.');
+    if (Math.abs(now() - Date.parse(ts)) > SKEW_MS)
+      throw new Fail(401, '50102', 'Timestamp request expired.');
+    if (pass !== acct.spec.passphrase)
+      throw new Fail(401, '50105', 'Request header "OK-ACCESS-PASSPHRASE" incorrect.');
+    const want = Buffer.from(
+      okxSignature(acct.secret, ts, req.method ?? 'GET', pathAndQuery, body),
+      'base64',
+    );
+    const got = Buffer.from(sign ?? '', 'base64');
+    if (!sign || got.length !== want.length || !timingSafeEqual(want, got))
+      throw new Fail(401, '50113', 'Invalid Sign.');
+    if (acct.spec.authFailAfter !== undefined && acct.signed >= acct.spec.authFailAfter) {
+      acct.revoked = true;
+      stats.afterRevocation++;
+      throw new Fail(401, '50111', 'Invalid OK-ACCESS-KEY.');
+    }
+    acct.signed++;
+    return acct;
+  }
+
+  function limitOf(p: URLSearchParams): number {
+    const v = p.get('limit');
+    if (v === null) return 100;
+    if (!/^\d{1,3}$/.test(v) || Number(v) < 1 || Number(v) > 100) throw param('limit');
+    return Number(v);
+  }
+  const int = (p: URLSearchParams, k: string): bigint | undefined => {
+    const v = p.get(k);
+    if (v === null || v === '') return undefined;
+    if (!/^\d{1,20}$/.test(v)) throw param(k);
+    return BigInt(v);
+  };
+
+  /**
+   * `after`/`before` paging on a numeric key, newest first: `after` returns rows with a key
+   * below it. Page-edge duplicate mode also returns the row AT `after` when older rows follow.
+   */
+  function page<T>(a: Account, rows: T[], key: (r: T) => bigint, p: URLSearchParams): T[] {
+    const after = int(p, 'after');
+    const before = int(p, 'before');
+    const limit = limitOf(p);
+    const sorted = rows
+      .filter((r) => before === undefined || key(r) > before)
+      .sort((x, y) =>
+        key(y) > key(x)
+          ? 1
+          : key(y) < key(x)
+            ? -1
+            : hash32(JSON.stringify(x)) - hash32(JSON.stringify(y)),
+      );
+    if (after === undefined) return sorted.slice(0, limit);
+    const older = sorted.filter((r) => key(r) < after);
+    if (a.spec.pageEdgeDuplicates && older.length > 0) {
+      const edge = sorted.filter((r) => key(r) === after);
+      if (edge.length > 0) {
+        stats.duplicatesServed++;
+        return [...edge, ...older].slice(0, limit);
+      }
+    }
+    return older.slice(0, limit);
+  }
+
+  const visible = (t: number) => t >= now() - HORIZON;
+  const inRange = (t: number, p: URLSearchParams) => {
+    const b = int(p, 'begin');
+    const e = int(p, 'end');
+    return (b === undefined || t >= Number(b)) && (e === undefined || t <= Number(e));
+  };
+
+  type Route = {
+    signed: boolean;
+    params: string[];
+    run: (p: URLSearchParams, a: Account) => unknown[];
+  };
+  const routes: Record<string, Route> = {
+    '/api/v5/public/time': { signed: false, params: [], run: () => [{ ts: String(now()) }] },
+    '/api/v5/public/instruments': {
+      signed: false,
+      params: ['instType', 'uly', 'instFamily', 'instId'],
+      run: (p) => {
+        const t = p.get('instType');
+        if (t !== 'SPOT' && t !== 'SWAP' && t !== 'FUTURES' && t !== 'MARGIN')
+          throw param('instType');
+        return instruments.filter((i) => i.instType === (t === 'MARGIN' ? 'SPOT' : t));
+      },
+    },
+    '/api/v5/trade/fills-history': {
+      signed: true,
+      params: [
+        'instType',
+        'instFamily',
+        'instId',
+        'ordId',
+        'subType',
+        'after',
+        'before',
+        'begin',
+        'end',
+        'limit',
+      ],
+      run: (p, a) => {
+        const t = p.get('instType');
+        if (!['SPOT', 'MARGIN', 'SWAP', 'FUTURES', 'OPTION'].includes(t ?? ''))
+          throw param('instType');
+        const id = p.get('instId');
+        const rows = a.data.fills.filter(
+          (f) =>
+            f.instType === t &&
+            (id === null || f.instId === id) &&
+            visible(Number(f.ts)) &&
+            inRange(Number(f.ts), p),
+        );
+        return page(a, rows, (f) => BigInt(f.billId), p);
+      },
+    },
+    '/api/v5/account/bills-archive': {
+      signed: true,
+      params: [
+        'instType',
+        'ccy',
+        'mgnMode',
+        'ctType',
+        'type',
+        'subType',
+        'after',
+        'before',
+        'begin',
+        'end',
+        'limit',
+      ],
+      run: (p, a) => {
+        const type = p.get('type');
+        const rows = a.data.bills.filter(
+          (b) =>
+            (type === null || b.type === type) && visible(Number(b.ts)) && inRange(Number(b.ts), p),
+        );
+        return page(a, rows, (b) => BigInt(b.billId), p);
+      },
+    },
+    '/api/v5/asset/deposit-history': {
+      signed: true,
+      params: ['ccy', 'depId', 'fromWdId', 'txId', 'type', 'state', 'after', 'before', 'limit'],
+      run: (p, a) => page(a, a.data.deposits, (d) => BigInt(d.ts), p),
+    },
+    '/api/v5/asset/withdrawal-history': {
+      signed: true,
+      params: ['ccy', 'wdId', 'clientId', 'txId', 'type', 'state', 'after', 'before', 'limit'],
+      run: (p, a) => page(a, a.data.withdrawals, (w) => BigInt(w.ts), p),
+    },
+    '/api/v5/account/balance': {
+      signed: true,
+      params: ['ccy'],
+      run: (_p, a) => [
+        {
+          totalEq: '0',
+          uTime: String(now()),
+          details: [...a.data.balances]
+            .filter(([, v]) => v !== 0n)
+            .sort(([x], [y]) => (x < y ? -1 : 1))
+            .map(([ccy, v]) => ({
+              ccy,
+              cashBal: fmt10(v),
+              eq: fmt10(v),
+              availBal: fmt10(v),
+              frozenBal: '0',
+              upl: '0',
+            })),
+        },
+      ],
+    },
+    '/api/v5/account/config': {
+      signed: true,
+      params: [],
+      run: (_p, a) => [
+        {
+          uid: a.uid,
+          mainUid: a.uid,
+          acctLv: '2',
+          posMode: 'net_mode',
+          autoLoan: false,
+          level: 'Lv1',
+          label: 'sim',
+          ip: '',
+          perm: [
+            'read_only',
+            ...(a.spec.canTrade ? ['trade'] : []),
+            ...(a.spec.canWithdraw ? ['withdraw'] : []),
+          ].join(','),
+        },
+      ],
+    },
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { path, rawQuery } = splitUrl(req);
+    const body = await readBody(req, 64 * 1024);
+    if (path.startsWith('/__sim/')) return admin(req, res, path, rawQuery, body);
+    stats.requests++;
+    if (errorBurst > 0) {
+      errorBurst--;
+      stats.serverErrors++;
+      res.writeHead(errorBurst % 2 === 0 ? 502 : 503, { 'Content-Type': 'text/html' });
+      return void res.end('<html><body>Bad Gateway</body></html>');
+    }
+    const route = req.method === 'GET' && Object.hasOwn(routes, path) ? routes[path] : undefined;
+    try {
+      if (!route) throw new Fail(404, '50000', `sim: no such endpoint ${req.method} ${path}`);
+      if (/[^\x21-\x7e]/.test(rawQuery)) throw param('query');
+      const p = new URLSearchParams(rawQuery);
+      if (new Set(p.keys()).size !== [...p.keys()].length) throw param('duplicate');
+      let acct: Account | undefined;
+      const limit = LIMITS[path] ?? { n: 5, ms: 2000 };
+      if (route.signed) {
+        acct = authenticate(req, req.url ?? path, body);
+        const every = acct.spec.serverErrorEvery;
+        if (every !== undefined && acct.signed % every === 0) {
+          errorBurst = 2; // this and the next two requests fail
+          stats.serverErrors++;
+          res.writeHead(502, { 'Content-Type': 'text/html' });
+          return void res.end('<html><body>Bad Gateway</body></html>');
+        }
+      }
+      const who = acct ? acct.uid : (req.socket.remoteAddress ?? '?');
+      const t = now();
+      const w = (windows.get(`${who}|${path}`) ?? []).filter((x) => x > t - limit.ms);
+      windows.set(`${who}|${path}`, w);
+      if (w.length >= limit.n) {
+        stats.rateLimited++;
+        throw new Fail(429, '50011', 'Too Many Requests');
+      }
+      w.push(t);
+      const extra = [...p.keys()].filter((k) => !route.params.includes(k));
+      if (extra.length > 0) throw param(extra[0]!);
+      sendJson(res, 200, { code: '0', msg: '', data: route.run(p, acct!) });
+    } catch (e) {
+      if (!(e instanceof Fail)) throw e;
+      sendJson(res, e.status, { code: e.code, msg: e.msg, data: [] });
+    }
+  }
+
+  function admin(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    rawQuery: string,
+    rawBody: string,
+  ): void {
+    if (req.method === 'POST' && path === '/__sim/accounts') {
+      try {
+        addAccount(JSON.parse(rawBody) as OkxSimAccountSpec);
+      } catch {
+        return sendJson(res, 400, { code: '-1', msg: 'sim: invalid or duplicate account spec' });
+      }
+      return sendJson(res, 201, { ok: true });
+    }
+    if (req.method === 'GET' && path === '/__sim/truth') {
+      const a = accounts.get(new URLSearchParams(rawQuery).get('apiKey') ?? '');
+      if (!a) return sendJson(res, 404, { code: '-1', msg: 'sim: unknown account' });
+      return sendJson(res, 200, {
+        ...structuredClone(a.data),
+        balances: Object.fromEntries([...a.data.balances].map(([k, v]) => [k, fmt10(v)])),
+      });
+    }
+    sendJson(res, 404, { code: '-1', msg: `sim: no such endpoint ${req.method} ${path}` });
+  }
+
+  addAccount({ ...OKX_DEMO_ACCOUNT, burst: 2000 });
+  const server = await listen(opts.port ?? 0, opts.host ?? '127.0.0.1', handle, {
+    code: '50026',
+    msg: 'System error, please try again later.',
+    data: [],
+  });
+  return {
+    url: server.url,
+    close: server.close,
+    addAccount,
+    truth(apiKey) {
+      const a = accounts.get(apiKey);
+      if (!a) throw new Error('sim: unknown account');
+      return structuredClone(a.data);
+    },
+    stats: () => ({ ...stats }),
+  };
+}
+
+function checkSpec(s: OkxSimAccountSpec): void {
+  const int = (v: unknown, lo: number, hi: number) =>
+    v === undefined || (Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi);
+  const bool = (v: unknown) => v === undefined || typeof v === 'boolean';
+  const ok =
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.apiKey === 'string' &&
+    /^[A-Za-z0-9_-]{1,128}$/.test(s.apiKey) &&
+    typeof s.apiSecret === 'string' &&
+    s.apiSecret.length >= 1 &&
+    s.apiSecret.length <= 256 &&
+    typeof s.passphrase === 'string' &&
+    s.passphrase.length >= 1 &&
+    s.passphrase.length <= 64 &&
+    int(s.seed, 0, 2 ** 32) &&
+    int(s.spotFills, 0, 50_000) &&
+    int(s.trips, 0, 5_000) &&
+    int(s.burst, 0, 10_000) &&
+    int(s.flows, 0, 10_000) &&
+    int(s.days, 10, 360) &&
+    int(s.gapDays, 0, 300) &&
+    (s.gapDays ?? 0) <= (s.days ?? 60) - 10 &&
+    int(s.authFailAfter, 0, 1_000_000) &&
+    int(s.serverErrorEvery, 2, 1_000_000) &&
+    int(s.uid, 1, 2 ** 52) &&
+    bool(s.pageEdgeDuplicates) &&
+    bool(s.canTrade) &&
+    bool(s.canWithdraw);
+  if (!ok) throw new Error('sim: invalid account spec');
+}
