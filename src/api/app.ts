@@ -111,6 +111,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         },
         'internal error',
       );
+    else if (api.status === 503)
+      // which dependency failed, by its code only: driver messages may quote data
+      req.log.warn(
+        { event: 'unavailable', code: api.code, cause: (err as { code?: string })?.code },
+        'dependency unavailable',
+      );
     deps.metrics.rejected.inc({ code: api.code });
     if (api.retryAfter !== undefined) reply.header('retry-after', String(api.retryAfter));
     return reply.code(api.status).send({ error: { code: api.code, message: api.message } });

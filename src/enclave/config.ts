@@ -31,6 +31,8 @@ export interface EnclaveConfig {
    * operator states it; the default is Starter, the slowest, which is safe for every account.
    */
   KRAKEN_TIER: 'starter' | 'intermediate' | 'pro';
+  /** how long a passed submit-time key check is remembered, s (0: ask the exchange every time) */
+  KEY_CHECK_CACHE_SECONDS: number;
   exchangeBaseUrls: Record<string, string>;
 }
 
@@ -64,6 +66,7 @@ const schema = {
     KMS_REGION: { type: 'string', pattern: '^[a-z0-9-]{1,32}$', default: 'local' },
     KMS_ENDPOINT: { type: 'string', pattern: '^https?://[^/\\s]+/?$' },
     KRAKEN_TIER: { type: 'string', enum: ['starter', 'intermediate', 'pro'], default: 'starter' },
+    KEY_CHECK_CACHE_SECONDS: { type: 'integer', minimum: 0, maximum: 3600, default: 60 },
     ...rotationSchema(),
   },
 };

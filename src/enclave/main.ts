@@ -77,6 +77,7 @@ async function main(): Promise<void> {
     prices: candlePriceSource(endpoints, limiters),
     now: () => Date.now(),
     log,
+    keyCheckTtlMs: config.KEY_CHECK_CACHE_SECONDS * 1000,
   });
   let egressBridge: Bridge | null = null;
   // Nitro: the proxy URL's port is the enclave end of a vsock bridge to the host's egress proxy.

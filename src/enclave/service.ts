@@ -21,6 +21,7 @@ import type {
 } from '../wire/messages.js';
 import { parseCredentials, type Credentials } from './credentials.js';
 import { EnclaveError } from './errors.js';
+import { KeyCheckCache } from './key-check-cache.js';
 import type { ExchangeAccess, ExchangeFactory, PriceSource } from './exchanges.js';
 import type { KeyPermissions } from '../exchanges/types.js';
 import {
@@ -71,6 +72,8 @@ export interface EnclaveDeps {
   prices: PriceSource;
   now: () => number;
   log: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
+  /** how long a passed submit-time key check is remembered (src/enclave/key-check-cache.ts); 0: off */
+  keyCheckTtlMs: number;
 }
 
 /** Payload fields beyond protocol §4's list, in the engine's names (docs/methodology.md). */
@@ -154,6 +157,7 @@ export function createEnclaveService(deps: EnclaveDeps): {
   const logSigner = createLogSigner(platform);
   // Versions of the histories this process returned, to refuse an older blob (a rollback).
   const watermarks = new HistoryWatermarks();
+  const keyChecks = new KeyCheckCache(platform, deps.keyCheckTtlMs, deps.now);
 
   const requireRing = (): KeyRing => {
     if (!ring) throw new EnclaveError('ENCLAVE_NOT_READY', 'enclave key ring is not loaded');
@@ -347,10 +351,12 @@ export function createEnclaveService(deps: EnclaveDeps): {
         );
       // The key's powers are checked before the host stores anything: it stores the envelope
       // only when this answers.
-      try {
-        await readOnlyPermissions(await deps.exchanges(creds));
-      } catch (e) {
-        throw exchangeFailure(e);
+      if (keyChecks.get(creds) === null) {
+        try {
+          keyChecks.pass(creds, await readOnlyPermissions(await deps.exchanges(creds)));
+        } catch (e) {
+          throw exchangeFailure(e);
+        }
       }
       return { key_id: envelope.key_id };
     },

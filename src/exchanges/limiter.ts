@@ -1,7 +1,7 @@
 /**
  * One shared rate limiter per exchange and egress IP. Exchanges meter request weight per IP, not
  * per key ("The limits on the API are based on the IPs, not the API keys", Binance rest-api.md),
- * so every session the enclave serves draws from one budget: sessions queue here, in FIFO order,
+ * so every session the enclave serves draws from one budget: sessions queue here, FIFO per pool,
  * instead of each pacing itself and together overrunning the limit.
  *
  * What it does, per (venue, egress):
@@ -24,12 +24,23 @@ import { ExchangeError } from './types.js';
 /** Time source and timer, injected so tests can run the limiter on a virtual clock. */
 export interface Clock {
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** resolves after `ms`, or at once (timer cleared) when `signal` aborts */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms))),
+  sleep: (ms, signal) =>
+    new Promise<void>((r) => {
+      if (signal?.aborted) return r();
+      const timer = setTimeout(done, Math.max(0, ms));
+      signal?.addEventListener('abort', done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        r();
+      }
+    }),
 };
 
 /**
@@ -81,7 +92,7 @@ export interface ObservedResponse {
 }
 
 export interface RateLimiter {
-  /** Waits (FIFO) until `cost` fits every pool and no pause is in force, then books it. */
+  /** Waits (FIFO per pool) until `cost` fits every pool and no pause is in force, then books it. */
   acquire(cost: Cost): Promise<Ticket>;
   /** Feeds a response back: usage headers resynchronise the pools; 429/418 pause the venue. */
   observe(ticket: Ticket | undefined, res: ObservedResponse): void;
@@ -153,6 +164,8 @@ export function createRateLimiter(o: LimiterOptions): RateLimiter {
   const pendingSince = new WeakSet<RollingEntry>();
   const queue: { cost: Cost; resolve: (t: Ticket) => void; reject: (e: unknown) => void }[] = [];
   let pumping = false;
+  /** resolves the pump's sleep when a waiter arrives */
+  let wake: (() => void) | null = null;
 
   /**
    * Fixed pools: the exchange's windows a request sent at `t` (our clock) may land in, when the
@@ -222,36 +235,65 @@ export function createRateLimiter(o: LimiterOptions): RateLimiter {
     }
   }
 
+  /** Books `cost` in every pool it names, now. */
+  function book(cost: Cost): Ticket {
+    const t = clock.now();
+    const buckets: Record<string, number | null> = {};
+    const rolling: Record<string, RollingEntry> = {};
+    for (const [name, w] of Object.entries(cost)) {
+      const s = pools.get(name);
+      if (!s) continue;
+      if (s.pool.rolling) {
+        s.used += w;
+        const e: RollingEntry = { t: t + PENDING_MS, w };
+        s.log.push(e);
+        pendingSince.add(e);
+        rolling[name] = e;
+        continue;
+      }
+      const cs = candidates(s, t);
+      for (const b of cs) s.windows.set(b, usedIn(s, b) + w);
+      buckets[name] = cs.length === 1 ? cs[0]! : null;
+    }
+    return { buckets, rolling };
+  }
+
+  /**
+   * Grants waiters in queue order, FIFO per pool: a waiter goes when its cost fits and no earlier
+   * waiter is still held on one of its pools (held: its weight does not fit there yet). So a heavy request is never starved by lighter ones
+   * behind it on the same pool, and nothing waits behind a pool it does not use (a weight-1 key
+   * check does not sit out a download stalled on a spent REQUEST_WEIGHT window).
+   */
   async function pump(): Promise<void> {
     pumping = true;
     try {
       while (queue.length > 0) {
-        const head = queue[0]!;
-        const wait = waitFor(head.cost);
-        if (wait > 0) {
-          await clock.sleep(wait);
-          continue;
-        }
-        queue.shift();
-        const t = clock.now();
-        const buckets: Record<string, number | null> = {};
-        const rolling: Record<string, RollingEntry> = {};
-        for (const [name, w] of Object.entries(head.cost)) {
-          const s = pools.get(name);
-          if (!s) continue;
-          if (s.pool.rolling) {
-            s.used += w;
-            const e: RollingEntry = { t: t + PENDING_MS, w };
-            s.log.push(e);
-            pendingSince.add(e);
-            rolling[name] = e;
-            continue;
+        const paused = pausedUntil - clock.now();
+        let next = paused;
+        if (paused <= 0) {
+          next = Infinity;
+          const held = new Set<string>();
+          for (let i = 0; i < queue.length;) {
+            const w = queue[i]!;
+            const names = Object.keys(w.cost);
+            const wait = names.some((n) => held.has(n)) ? -1 : waitFor(w.cost);
+            if (wait === 0) {
+              queue.splice(i, 1);
+              w.resolve(book(w.cost));
+              continue;
+            }
+            if (wait > 0) next = Math.min(next, wait);
+            // it keeps its turn on the pools it waits for (and those already held)
+            for (const n of names) if (held.has(n) || waitFor({ [n]: w.cost[n]! }) > 0) held.add(n);
+            i++;
           }
-          const cs = candidates(s, t);
-          for (const b of cs) s.windows.set(b, usedIn(s, b) + w);
-          buckets[name] = cs.length === 1 ? cs[0]! : null;
+          if (queue.length === 0) break;
         }
-        head.resolve({ buckets, rolling });
+        // sleep until the first held pool frees, or until a new waiter arrives (it may go at once)
+        const arrival = new AbortController();
+        wake = () => arrival.abort();
+        await clock.sleep(next, arrival.signal);
+        wake = null;
       }
     } finally {
       pumping = false;
@@ -272,6 +314,7 @@ export function createRateLimiter(o: LimiterOptions): RateLimiter {
       checkCost(cost);
       return new Promise<Ticket>((resolve, reject) => {
         queue.push({ cost, resolve, reject });
+        wake?.();
         if (!pumping)
           void pump().catch((e: unknown) => queue.splice(0).forEach((w) => w.reject(e)));
       });

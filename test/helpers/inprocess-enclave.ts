@@ -123,6 +123,7 @@ export async function startInProcessEnclave(opts: {
     prices: candlePrices,
     now: () => opts.clock.now,
     log,
+    keyCheckTtlMs: 60_000,
   });
   const socketPath = join(mkdtempSync(join(tmpdir(), 'pa-ipe-')), 'e.sock');
   const server = createRpcServer({ service, maxInflight: 8, log });

@@ -19,10 +19,21 @@ export function createManualClock(start = 0): ManualClock {
   let seq = 0;
   return {
     now: () => t,
-    sleep(ms) {
-      return new Promise<void>((wake) =>
-        timers.push({ at: t + Math.max(0, ms), seq: seq++, wake }),
-      );
+    sleep(ms, signal) {
+      return new Promise<void>((wake) => {
+        if (signal?.aborted) return wake();
+        const timer = { at: t + Math.max(0, ms), seq: seq++, wake };
+        timers.push(timer);
+        signal?.addEventListener(
+          'abort',
+          () => {
+            const i = timers.indexOf(timer);
+            if (i >= 0) timers.splice(i, 1);
+            wake();
+          },
+          { once: true },
+        );
+      });
     },
     async advance(ms) {
       const end = t + ms;

@@ -117,19 +117,26 @@ describe('fault: database restart under load', { timeout: 180_000 }, () => {
     await new Promise((r) => setTimeout(r, 1500 * SCALE));
     const restartedAt = Date.now();
     await cluster('restart');
-    const back = await until(
-      async () => ((await submit()).status === 201 ? Date.now() : null),
-      30_000,
-    );
+    let last: Answer | null = null;
+    const back = await until(async () => {
+      last = await submit();
+      return last.status === 201 ? Date.now() : null;
+    }, 30_000).catch((e: Error) => {
+      throw new Error(`${e.message}; last answer ${JSON.stringify(last)}`);
+    });
     await new Promise((r) => setTimeout(r, 1500 * SCALE));
     running = false;
     await Promise.all(load);
 
     const failed = answers.filter((x) => x.a.status >= 400);
     assert.ok(failed.length > 0, 'the restart was felt');
-    for (const { a } of failed) {
-      assert.equal(a.status, 503, JSON.stringify(a.body));
-      assert.equal(a.code, 'STORE_UNAVAILABLE');
+    for (const { kind, a } of failed) {
+      const what = `${kind}: ${a.status} ${JSON.stringify(a.body)}\n${stack.host.lines
+        .filter((l) => l.includes('"unavailable"'))
+        .slice(-5)
+        .join('\n')}`;
+      assert.equal(a.status, 503, what);
+      assert.equal(a.code, 'STORE_UNAVAILABLE', what);
       assert.ok(Number(a.retryAfter) >= 1);
     }
     assert.equal(answers.filter((x) => x.a.status === 0).length, 0, 'no dropped connection');

@@ -56,6 +56,26 @@ describe('POST /enclave/submit_key (protocol §3)', () => {
     assert.equal(await opsRows(t), opsBefore, 'not even an op-log line');
   });
 
+  it('asks the exchange once per key within the check cache TTL; a refused key every time', async () => {
+    const asked = () => sim.stats().usedTotal['sapiRestrictions'] ?? 0;
+    const creds = { exchange: 'binance', apiKey: 'k-cache', apiSecret: 's-cache' };
+    sim.addAccount({ apiKey: creds.apiKey, apiSecret: creds.apiSecret, fills: 1 });
+    const start = asked();
+    for (let i = 0; i < 3; i++) {
+      const res = await submit(t.app, { ...(await seal(t.app, creds)), metadata: META });
+      assert.equal(res.statusCode, 201, res.body);
+    }
+    assert.equal(asked() - start, 1, 'one apiRestrictions request for three submits');
+    const { apiKey, apiSecret } = DEMO_WITHDRAW_ACCOUNT;
+    const refusedStart = asked();
+    for (let i = 0; i < 2; i++) {
+      const sealed = await seal(t.app, { exchange: 'binance', apiKey, apiSecret });
+      const res = await submit(t.app, { ...sealed, metadata: META });
+      assert.equal(res.json().error.code, 'KEY_NOT_READ_ONLY');
+    }
+    assert.equal(asked() - refusedStart, 2, 'a refusal is never cached');
+  });
+
   it('a key the exchange rejects → 422 EXCHANGE_AUTH_FAILED and nothing stored', async () => {
     const before = await rows(t);
     const sealed = await seal(t.app, { ...CREDS, apiSecret: 'wrong-secret' });

@@ -65,6 +65,29 @@ describe('createRateLimiter', () => {
     assert.deepEqual(order, ['heavy', 'light']);
   });
 
+  it('is FIFO per pool: a request on another pool does not wait behind a held one', async () => {
+    const clock = createManualClock(GUARD);
+    const keyCheck: WeightPool = { name: 'sapi', limit: 10, windowMs: MINUTE };
+    const l = createRateLimiter({ pools: [api, keyCheck], clock });
+    await l.acquire({ api: 90 });
+    const heavy = track(l.acquire({ api: 50 }), clock); // held until the next window
+    const check = track(l.acquire({ sapi: 1 }), clock); // queued behind it, other pool
+    const both = track(l.acquire({ api: 1, sapi: 1 }), clock); // also needs the held pool: waits
+    await clock.advance(0);
+    assert.equal(heavy.at, undefined);
+    assert.equal(check.at, GUARD, 'the key check goes at once');
+    assert.equal(both.at, undefined, 'api is held by an earlier waiter');
+    // one arriving while the pump sleeps is woken at once, not at the end of the sleep
+    await clock.advance(1000);
+    const late = track(l.acquire({ sapi: 1 }), clock);
+    await clock.advance(0);
+    assert.equal(late.at, GUARD + 1000);
+    await clock.advance(MINUTE);
+    assert.equal(heavy.at, MINUTE + GUARD);
+    assert.equal(both.at, MINUTE + GUARD);
+    assert.equal(clock.pending(), 0, 'no sleeper left behind');
+  });
+
   it('resynchronises from the usage header, only for a ticket of the current window', async () => {
     const clock = createManualClock(GUARD);
     const l = createRateLimiter({ pools: [api], clock });
