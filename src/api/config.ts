@@ -43,6 +43,8 @@ export interface ApiConfig {
   ENCLAVE_MAX_INFLIGHT: number;
   /** Per-request timeout of the enclave's exchange calls (each retried a bounded number of times). */
   EXCHANGE_TIMEOUT_MS: number;
+  /** How long the enclave remembers a passed submit-time key check, s (0: always ask). */
+  KEY_CHECK_CACHE_SECONDS: number;
   /** start the bundled exchange simulator (src/api/demo-sim.ts); on by default in dev mode */
   EXCHANGE_SIM: boolean;
   KEY_ROTATION_HOURS: number;
@@ -115,6 +117,7 @@ const schema = {
     SHUTDOWN_GRACE_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 10000 },
     ENCLAVE_MAX_INFLIGHT: { type: 'integer', minimum: 1, maximum: 10000, default: 64 },
     EXCHANGE_TIMEOUT_MS: { type: 'integer', minimum: 100, maximum: 120000, default: 10000 },
+    KEY_CHECK_CACHE_SECONDS: { type: 'integer', minimum: 0, maximum: 3600, default: 60 },
     // No default here: absent means "on in dev mode" (loadApiConfig).
     EXCHANGE_SIM: { type: 'boolean' },
     KEY_SERVICE: { type: 'string', enum: ['local', 'aws-kms'], default: 'local' },

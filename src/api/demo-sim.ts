@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { LIFELINE_FLAG } from '../runtime/lifeline.js';
 
 export interface DemoExchange {
   url: string;
@@ -56,11 +57,10 @@ export function startDemoSimulator(
   onLog: (line: string) => void,
   timeoutMs = 15_000,
 ): Promise<DemoSimulator> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [bundle, '--port', '0', '--exit-with-stdin'],
-    { env: { PATH: process.env['PATH'] ?? '' }, stdio: ['pipe', 'pipe', 'pipe'] },
-  );
+  const child: ChildProcess = spawn(process.execPath, [bundle, '--port', '0', LIFELINE_FLAG], {
+    env: { PATH: process.env['PATH'] ?? '' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   createInterface({ input: child.stderr! }).on('line', onLog);
   const stop = (): Promise<void> =>
     new Promise((resolve) => {

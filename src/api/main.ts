@@ -165,6 +165,7 @@ async function main(): Promise<void> {
           ...(egress && { EGRESS_PROXY_URL: `http://127.0.0.1:${egress.port}` }),
           ENCLAVE_MAX_INFLIGHT: String(config.ENCLAVE_MAX_INFLIGHT),
           EXCHANGE_TIMEOUT_MS: String(config.EXCHANGE_TIMEOUT_MS),
+          KEY_CHECK_CACHE_SECONDS: String(config.KEY_CHECK_CACHE_SECONDS),
           ...Object.fromEntries(
             Object.entries(exchangeUrls).map(([id, url]) => [
               `EXCHANGE_BASE_URL_${id.toUpperCase()}`,

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { LIFELINE_FLAG } from '../runtime/lifeline.js';
 
 export interface SupervisorOptions {
   bundle: string;
@@ -30,9 +31,10 @@ export function superviseEnclave(opts: SupervisorOptions): Supervisor {
   let restartTimer: NodeJS.Timeout | null = null;
 
   const start = (): void => {
-    const c = spawn(process.execPath, [opts.bundle], {
+    // stdin is the child's lifeline: it exits when this process dies, however (src/runtime/lifeline.ts)
+    const c = spawn(process.execPath, [opts.bundle, LIFELINE_FLAG], {
       env: opts.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     child = c;
     const startedAt = Date.now();

@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodePlatform } from '../platform/node.js';
 import { exitOnConfigError } from '../runtime/config.js';
+import { exitWithParent } from '../runtime/lifeline.js';
 import { startBridge, type Bridge } from '../runtime/socat-bridge.js';
 import { createLogger } from '../runtime/logger.js';
 import { loadEnclaveConfig, type EnclaveConfig } from './config.js';
@@ -128,6 +129,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  exitWithParent(stop);
 }
 
 void main();

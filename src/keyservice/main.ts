@@ -9,6 +9,7 @@ import { exitOnConfigError, loadConfig } from '../runtime/config.js';
 import { createLogger } from '../runtime/logger.js';
 import { createKeyService } from './server.js';
 import { loadOrCreateState } from './state.js';
+import { exitWithParent } from '../runtime/lifeline.js';
 
 interface KeyServiceConfig {
   DATA_DIR: string;
@@ -78,6 +79,7 @@ function main(): void {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  exitWithParent(stop);
 }
 
 main();

@@ -13,6 +13,7 @@ import { BYBIT_DEMO_ACCOUNT, startBybitSim } from './bybit.js';
 import { startCoinbaseSim } from './coinbase.js';
 import { KRAKEN_DEMO_ACCOUNT, startKrakenSim } from './kraken.js';
 import { OKX_DEMO_ACCOUNT, startOkxSim } from './okx.js';
+import { exitWithParent } from '../runtime/lifeline.js';
 
 function intFlag(
   name: string,
@@ -89,6 +90,4 @@ const stop = () => {
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
-if (values['exit-with-stdin']) {
-  process.stdin.on('end', stop).on('error', stop).resume();
-}
+exitWithParent(stop);

@@ -133,14 +133,21 @@ describe('development mode: the bundled exchange simulator', { timeout: 120_000 
     assert.ok(!host.lines.some((l) => l.includes('"level":30,') && l.includes('"svc":"host"')));
   });
 
-  it('the simulator does not outlive a host killed with SIGKILL', async () => {
-    const { host } = await startHost(await dbEnv(), /Server listening/);
-    const sim = childrenOf(host.proc.pid!).find((c) => c.cmd.includes('dist/sim/main.js'));
-    assert.ok(sim, 'the host started the simulator');
+  it('no child (simulator, key service, enclave) outlives a host killed with SIGKILL', async () => {
+    const { host } = await startHost(await dbEnv(), /"event":"enclave_ready"/);
+    const kids = childrenOf(host.proc.pid!);
+    for (const bundle of ['dist/sim/main.js', 'dist/keyservice/main.js', 'dist/enclave/main.js'])
+      assert.ok(
+        kids.some((c) => c.cmd.includes(bundle)),
+        `the host started ${bundle}: ${JSON.stringify(kids)}`,
+      );
     host.proc.kill('SIGKILL');
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && alive(sim.pid)) await new Promise((r) => setTimeout(r, 100));
-    assert.equal(alive(sim.pid), false, 'its stdin lifeline closed with the host');
+    while (Date.now() < deadline && kids.some((c) => alive(c.pid)))
+      await new Promise((r) => setTimeout(r, 100));
+    const left = kids.filter((c) => alive(c.pid));
+    for (const c of left) process.kill(c.pid, 'SIGKILL');
+    assert.deepEqual(left, [], 'their stdin lifelines closed with the host');
   });
 });
 
