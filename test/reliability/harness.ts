@@ -103,6 +103,10 @@ export interface Stack {
   host: Proc;
   dataDir: string;
   testDb: TestDb | null;
+  /** the database this host uses (PostgreSQL only) */
+  databaseUrl: string | null;
+  /** the local key service the host spawned (null when it uses another host's) */
+  keyServiceUrl: string | null;
   /** Stops the host (SIGTERM) if still running, then opens its database for inspection. */
   inspect<T>(fn: (db: Db) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -110,12 +114,20 @@ export interface Stack {
 
 /**
  * The real host process and its supervised enclave, on a fresh PostgreSQL database when
- * DATABASE_URL is set, else on PGlite in its DATA_DIR.
+ * DATABASE_URL is set, else on PGlite in its DATA_DIR. With `peerOf`, a second instance of the
+ * same deployment: the peer's database, DATA_DIR (dev attestation root) and key service, so its
+ * enclave loads the same key ring; its own enclave socket. A peer needs PostgreSQL.
  */
-export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'pa-rel-'));
+export async function startStack(
+  env: Record<string, string> = {},
+  opts: { peerOf?: Stack } = {},
+): Promise<Stack> {
+  const peer = opts.peerOf;
+  if (peer && !peer.databaseUrl) throw new Error('a peer stack needs PostgreSQL');
+  const dataDir = peer?.dataDir ?? mkdtempSync(join(tmpdir(), 'pa-rel-'));
   const port = await freePort();
-  const testDb = process.env['DATABASE_URL'] ? await openTestDb() : null;
+  const testDb = !peer && process.env['DATABASE_URL'] ? await openTestDb() : null;
+  const databaseUrl = peer?.databaseUrl ?? testDb?.databaseUrl ?? null;
   const host = await startProcess(
     ['dist/api/main.js'],
     {
@@ -123,18 +135,27 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       ENCLAVE_PORT: String(port),
       LOG_LEVEL: 'info',
       RATE_LIMIT_MAX: '1000000',
-      ...(testDb && { DATABASE_URL: testDb.databaseUrl! }),
+      ...(databaseUrl && { DATABASE_URL: databaseUrl }),
+      ...(peer && {
+        KEYSERVICE_URL: peer.keyServiceUrl!,
+        ENCLAVE_SOCKET: join(dataDir, `enclave-${port}.sock`),
+      }),
       ...env,
     },
     /"event":"enclave_ready"/,
   );
+  const ready = host.lines.find((l) => l.includes('"event":"keyservice_ready"'));
+  const keyServiceUrl = ready ? (JSON.parse(ready) as { url: string }).url : null;
   const stop = () => host.stop();
   return {
     base: `http://127.0.0.1:${port}`,
     host,
     dataDir,
     testDb,
+    databaseUrl,
+    keyServiceUrl,
     async inspect(fn) {
+      if (peer) return peer.inspect(fn);
       if (testDb) return fn(testDb.db);
       await stop(); // PGlite is single-process: the host must let go of the data dir first
       const db = await openDb({ dataDir });
@@ -146,6 +167,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     },
     async close() {
       await stop();
+      if (peer) return; // the database and DATA_DIR are the first instance's
       await testDb?.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
