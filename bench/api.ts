@@ -34,6 +34,7 @@ import { DEMO_ACCOUNT } from '../src/sim/binance.js';
 import { freePort, startProcess, type Proc } from '../test/helpers/processes.js';
 import { stallMeter } from './lib/psi.js';
 import { fig, intFlags, report, round, table } from './lib/report.js';
+import { LIFELINE_FLAG } from '../src/runtime/lifeline.js';
 
 const flags = intFlags({
   duration: { def: 10, min: 1 },
@@ -170,7 +171,7 @@ async function startHost(env: Record<string, string>, base: string): Promise<Hos
 
 const urlLine = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/;
 const startTs = (file: string): Promise<Proc & { match: RegExpMatchArray }> =>
-  startProcess(['--import', 'tsx', file], {}, urlLine);
+  startProcess(['--import', 'tsx', file, LIFELINE_FLAG], {}, urlLine);
 
 // --- load --------------------------------------------------------------------------------------
 

@@ -6,7 +6,10 @@
  * and measure the simulator's rate limiter instead of the service. Prints one JSON line.
  */
 import { DEMO_ACCOUNT, startBinanceSim } from '../../src/sim/binance.js';
+import { exitWithParent } from '../../src/runtime/lifeline.js';
 
 const sim = await startBinanceSim({ port: 0, weightLimitPerMinute: 1_000_000_000 });
 process.stdout.write(`${JSON.stringify({ url: sim.url, apiKey: DEMO_ACCOUNT.apiKey })}\n`);
-process.on('SIGTERM', () => void sim.close().then(() => process.exit(0)));
+const stop = () => void sim.close().then(() => process.exit(0));
+process.on('SIGTERM', stop);
+exitWithParent(stop); // started with LIFELINE_FLAG: gone with the benchmark, however it ends

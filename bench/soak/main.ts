@@ -27,6 +27,7 @@ import { API_ERRORS, isApiErrorCode } from '../../src/api/errors.js';
 import { nodePlatform } from '../../src/platform/node.js';
 import { freePort, startProcess, type Proc } from '../../test/helpers/processes.js';
 import { fig, report, round, table } from '../lib/report.js';
+import { LIFELINE_FLAG } from '../../src/runtime/lifeline.js';
 
 const { values } = parseArgs({
   options: {
@@ -188,7 +189,7 @@ process.on('SIGINT', () => void cleanup().finally(() => process.exit(130)));
 
 async function main(): Promise<number> {
   sim = await startProcess(
-    ['--import', 'tsx', 'bench/lib/sim.ts'],
+    ['--import', 'tsx', 'bench/lib/sim.ts', LIFELINE_FLAG],
     {},
     /"url":"(http:\/\/127\.0\.0\.1:\d+)"/,
   );

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { LIFELINE_FLAG } from '../../src/runtime/lifeline.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -33,7 +34,8 @@ export async function startProcess(
   const proc = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stdin is a lifeline for children that take LIFELINE_FLAG: they exit when this runner dies
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
   const match = await new Promise<RegExpMatchArray>((ok, fail) => {
@@ -72,7 +74,13 @@ export async function startProcess(
 
 export function startSimProcess(): Promise<Proc & { url: string }> {
   return startProcess(
-    [resolve(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'src/sim/main.ts', '--port', '0'],
+    [
+      resolve(ROOT, 'node_modules/tsx/dist/cli.mjs'),
+      'src/sim/main.ts',
+      '--port',
+      '0',
+      LIFELINE_FLAG,
+    ],
     {},
     /"url":"(http:\/\/127\.0\.0\.1:\d+)"/,
   ).then((p) => ({ ...p, url: p.match[1]! }));
