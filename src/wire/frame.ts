@@ -8,7 +8,12 @@ import { CodedError } from '../common/errors.js';
 export type WireCode = 'ERR_WIRE_FRAME_TOO_LARGE' | 'ERR_WIRE_MALFORMED' | 'ERR_WIRE_VERSION';
 export class WireError extends CodedError<WireCode> {}
 
-export const DEFAULT_MAX_FRAME = 1 << 20;
+/**
+ * 32 MiB: room for a sealed history of ≈ 450,000 fills (MAX_HISTORY_B64) beside the signed payload.
+ * Each side reads one frame at a time per connection, so this bounds one allocation, not one per
+ * request in flight.
+ */
+export const DEFAULT_MAX_FRAME = 32 << 20;
 
 export function encodeFrame(body: Uint8Array, maxFrame = DEFAULT_MAX_FRAME): Uint8Array {
   if (body.length > maxFrame)

@@ -184,10 +184,11 @@ const ACCESS_KEY_ID = /^[A-Z0-9]{16,128}$/;
 const SECRET_KEY = /^[A-Za-z0-9+/=]{16,128}$/;
 const SESSION_TOKEN = /^[A-Za-z0-9+/=]{1,4096}$/;
 /**
- * A sealed history: at most 700,000 base64 chars (src/enclave/history.ts MAX_HISTORY_B64), so a
- * request or response carrying one still fits the 1 MiB frame beside the signed payload.
+ * A sealed history: at most 24,000,000 base64 chars (≈ 18 MB sealed, ≈ 450,000 compressed fills),
+ * so a request or response carrying one still fits the 32 MiB frame beside the signed payload.
+ * The database holds the same bound (migration 0007).
  */
-export const MAX_HISTORY_B64 = 700_000;
+export const MAX_HISTORY_B64 = 24_000_000;
 /** A ring holds at most 1000 credential keys (src/enclave/keyring.ts): about 180 KB sealed. */
 export const MAX_SEALED_RING = 400_000;
 

@@ -56,9 +56,13 @@ describe('session history store', () => {
       },
     );
     await rejects(
-      saveHistory(t.appDb, sid, null, { version: 1, blob: 'A'.repeat(700_004) }),
+      saveHistory(t.appDb, sid, null, { version: 1, blob: 'A'.repeat(24_000_004) }),
       'STORE_CONSTRAINT',
     );
+    // a large account's history (≈ 100,000 fills sealed) is kept
+    const big = 'QUJD'.repeat(1_000_000);
+    await saveHistory(t.appDb, sid, null, { version: 1, blob: big });
+    assert.equal((await t.store.getHistory(sid))?.blob.length, big.length);
   });
 
   test('an expired session reads no history; revoke deletes it in its transaction', async () => {

@@ -11,7 +11,7 @@ import {
   type History,
 } from '../../../src/enclave/history.js';
 import { nodePlatform as platform } from '../../../src/platform/node.js';
-import { validateRequestBody, wireHistory } from '../../../src/wire/messages.js';
+import { MAX_HISTORY_B64, validateRequestBody, wireHistory } from '../../../src/wire/messages.js';
 
 const fill = (i: number, symbol = 'BTC/USDT'): Fill => ({
   exchange: 'binance',
@@ -107,6 +107,13 @@ describe('history sealing (src/enclave/history.ts)', () => {
     );
   });
 
+  it('a large account (50,000 fills) fits the default bound and round-trips', () => {
+    const h = history(50_000);
+    const blob = sealHistory(platform, key, bind, h);
+    assert.ok(blob.length < MAX_HISTORY_B64 / 4, `${blob.length} chars`);
+    assert.equal(openHistory(platform, key, bind, blob).fills.length, 50_000);
+  });
+
   it('a history that would not fit the message is ERR_HISTORY_TOO_LARGE', () => {
     const h = history(2_000);
     const size = sealHistory(platform, key, bind, h).length;
@@ -177,7 +184,7 @@ describe('wire: compute_aggregates history field', () => {
       { version: 1.5, blob: 'AAAA' },
       { version: 1, blob: 'AA!A' },
       { version: 1, blob: 'AAAA', extra: 1 },
-      { version: 1, blob: 'A'.repeat(700_004) },
+      { version: 1, blob: 'A'.repeat(MAX_HISTORY_B64 + 4) },
       'AAAA',
     ])
       assert.throws(() => wireHistory(h), malformed);
