@@ -33,7 +33,6 @@ import {
   createSender,
   keyId,
   loadCcxtClass,
-  rollingPool,
   type Budget,
   type LimiterUse,
   type SignedRequest,
@@ -92,16 +91,20 @@ const MAX_PAGES = 200_000;
 const HEAVY = new Set(['TradesHistory', 'Ledgers']);
 
 /**
- * The counter as a rolling pool: at most `max` units in any span of max/decay seconds (plus the
- * latency margin). That keeps Kraken's counter ≤ max: over a span of length T ≤ W it adds at most
- * max; over T > W at most max·⌈T/W⌉ while losing decay·T = max·T/W. It allows Kraken's burst of
- * `max` and then `decay` units per second: all of the budget over time. (It was ⌊max/2⌋ per
- * fixed window, which forwent half the burst.)
+ * The counter as what it is, a leaky bucket (src/exchanges/limiter.ts `leaky`): Kraken's burst of
+ * `max`, then `decay` units per second, all of the budget over time. It drains 1 % slower than
+ * Kraken's stated rate, so that timer and clock granularity on either side cannot tip it over. (A
+ * rolling window of `max` per max/decay seconds, as before, forwent up to one burst per window.)
  */
 export function krakenCounterPool(c: KrakenCounter): WeightPool {
   if (!Number.isSafeInteger(c.max) || c.max < 2 || !(c.decayPerSec > 0))
     throw new RangeError('kraken: bad counter');
-  return rollingPool('counter', c.max, Math.ceil((c.max / c.decayPerSec) * 1000));
+  return {
+    name: 'counter',
+    limit: c.max,
+    windowMs: Math.ceil((c.max / c.decayPerSec) * 1000),
+    leaky: { drainPerSec: c.decayPerSec * 0.99 },
+  };
 }
 /** public endpoints: about one call per second per IP (ratelimits.md) */
 const PUBLIC_POOLS: readonly WeightPool[] = [{ name: 'public', limit: 1, windowMs: 1000 }];

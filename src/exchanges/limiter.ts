@@ -62,6 +62,14 @@ export interface WeightPool {
    */
   rolling?: { marginMs: number };
   /**
+   * A leaky bucket (Kraken's call counter): each request adds its weight on arrival, the level
+   * drains at `drainPerSec`, and it may never exceed `limit` (`windowMs` is then the time a full
+   * bucket takes to drain). A request is taken to arrive when its answer is observed (an upper
+   * bound: a later arrival can only leave the exchange's level higher than ours), and one still
+   * unanswered as arriving now, so our level is never below the exchange's.
+   */
+  leaky?: { drainPerSec: number };
+  /**
    * fixed windows: how far a request's arrival on the exchange's clock may be from its grant on
    * ours, either way: clock skew plus the time to sign and send (default min(1 s, windowMs / 20))
    */
@@ -79,7 +87,7 @@ export interface Ticket {
   readonly rolling?: Readonly<Record<string, RollingEntry>>;
 }
 
-/** A rolling-pool booking: it stops counting at `t` + the pool's span. */
+/** A rolling-pool booking: it stops counting at `t` + the pool's span (leaky: `t` is its arrival). */
 interface RollingEntry {
   t: number;
   readonly w: number;
@@ -127,6 +135,9 @@ interface PoolState {
   log: RollingEntry[];
   /** how far our clock may be off the exchange's, either way */
   guardMs: number;
+  /** leaky pools: the level at `baseT` of the bookings folded out of `log` */
+  baseLevel: number;
+  baseT: number;
 }
 
 /** A rolling-pool request whose answer is never observed (a network error) counts this long. */
@@ -148,7 +159,8 @@ export function createRateLimiter(o: LimiterOptions): RateLimiter {
     if (
       !(p.limit > 0) ||
       !(p.windowMs > 0) ||
-      (p.skewMs !== undefined && !(p.skewMs >= 0 && p.skewMs < p.windowMs / 2))
+      (p.skewMs !== undefined && !(p.skewMs >= 0 && p.skewMs < p.windowMs / 2)) ||
+      (p.leaky !== undefined && !(p.leaky.drainPerSec > 0))
     )
       throw new RangeError(`limiter: bad pool ${p.name}`);
     pools.set(p.name, {
@@ -157,6 +169,8 @@ export function createRateLimiter(o: LimiterOptions): RateLimiter {
       used: 0,
       log: [],
       guardMs: p.skewMs ?? Math.min(1000, Math.floor(p.windowMs / 20)),
+      baseLevel: 0,
+      baseT: 0,
     });
   }
   let pausedUntil = 0;
@@ -179,6 +193,38 @@ export function createRateLimiter(o: LimiterOptions): RateLimiter {
     return a === b ? [a] : [a, b];
   };
   const usedIn = (s: PoolState, b: number) => s.windows.get(b) ?? 0;
+
+  /**
+   * Leaky pools: the level at `t`, replaying the bookings in arrival order (answered: their
+   * answer's time; unanswered: now, or booking + PENDING_MS when no answer ever came). Bookings
+   * answered more than two drain times ago are folded into the base level once and dropped.
+   */
+  const level = (s: PoolState, t: number): number => {
+    const drain = s.pool.leaky!.drainPerSec / 1000;
+    const arrival = (e: RollingEntry) =>
+      pendingSince.has(e) ? Math.min(t, e.t + PENDING_MS) : e.t;
+    const byArrival = s.log.map((e) => ({ e, a: arrival(e) })).sort((x, y) => x.a - y.a);
+    const horizon = t - 2 * s.pool.windowMs;
+    let L = s.baseLevel;
+    let T = s.baseT;
+    let folded = 0;
+    for (const [i, { e, a }] of byArrival.entries()) {
+      const at = Math.max(a, T);
+      L = Math.max(0, L - drain * (at - T)) + e.w;
+      T = at;
+      // a prefix of old, answered bookings: their part of the level is final
+      if (folded === i && a < horizon && !pendingSince.has(e)) {
+        s.baseLevel = L;
+        s.baseT = T;
+        folded++;
+      }
+    }
+    if (folded > 0) {
+      const gone = new Set(byArrival.slice(0, folded).map((x) => x.e));
+      s.log = s.log.filter((e) => !gone.has(e));
+    }
+    return Math.max(0, L - drain * (t - T));
+  };
   const roll = (s: PoolState, t: number) => {
     if (s.pool.rolling) {
       const span = s.pool.windowMs + s.pool.rolling.marginMs;
@@ -201,6 +247,16 @@ export function createRateLimiter(o: LimiterOptions): RateLimiter {
     for (const [name, w] of Object.entries(cost)) {
       const s = pools.get(name);
       if (!s) continue;
+      if (s.pool.leaky) {
+        const over = level(s, t) + w - s.pool.limit;
+        if (over > 0) {
+          // it drains linearly; an unanswered booking does not drain until answered: look again
+          const drained = Math.ceil((over / s.pool.leaky.drainPerSec) * 1000 - 1e-6); // float dust
+          const pending = s.log.some((e) => pendingSince.has(e));
+          wait = Math.max(wait, pending ? Math.min(drained, PENDING_POLL_MS) : drained);
+        }
+        continue;
+      }
       roll(s, t);
       if (s.used + w > s.pool.limit && s.pool.rolling) {
         // the earliest-ending bookings that must expire before `w` fits; one still awaiting its
@@ -243,6 +299,13 @@ export function createRateLimiter(o: LimiterOptions): RateLimiter {
     for (const [name, w] of Object.entries(cost)) {
       const s = pools.get(name);
       if (!s) continue;
+      if (s.pool.leaky) {
+        const e: RollingEntry = { t, w }; // booked now; `observe` sets its arrival
+        s.log.push(e);
+        pendingSince.add(e);
+        rolling[name] = e;
+        continue;
+      }
       if (s.pool.rolling) {
         s.used += w;
         const e: RollingEntry = { t: t + PENDING_MS, w };
@@ -364,7 +427,11 @@ export function createRateLimiter(o: LimiterOptions): RateLimiter {
       const out: Record<string, number> = {};
       for (const [name, s] of pools) {
         roll(s, t);
-        out[name] = s.pool.rolling ? s.used : usedIn(s, Math.floor(t / s.pool.windowMs));
+        out[name] = s.pool.leaky
+          ? level(s, t)
+          : s.pool.rolling
+            ? s.used
+            : usedIn(s, Math.floor(t / s.pool.windowMs));
       }
       return out;
     },

@@ -88,6 +88,39 @@ describe('createRateLimiter', () => {
     assert.equal(clock.pending(), 0, 'no sleeper left behind');
   });
 
+  it('leaky pool: the burst at once, then the drain rate; an unanswered booking does not drain', async () => {
+    const clock = createManualClock(0);
+    const counter: WeightPool = {
+      name: 'counter',
+      limit: 10,
+      windowMs: 10_000,
+      leaky: { drainPerSec: 1 },
+    };
+    const l = createRateLimiter({ pools: [counter], clock });
+    const answered = (tk: Ticket) => l.observe(tk, { status: 200, headers: {} });
+    for (let i = 0; i < 5; i++) answered(await l.acquire({ counter: 2 })); // the burst: 10 at t=0
+    assert.equal(l.usage()['counter'], 10);
+    const next = track(l.acquire({ counter: 2 }), clock);
+    await clock.advance(1999);
+    assert.equal(next.at, undefined, 'level 8.001 + 2 > 10');
+    await clock.advance(1);
+    assert.equal(next.at, 2000, 'two units drained in 2 s');
+    answered(next.ticket!);
+    // unanswered: it counts in full, undrained, however long it is in flight
+    await clock.advance(20_000); // empty again
+    const big = await l.acquire({ counter: 10 });
+    const small = track(l.acquire({ counter: 1 }), clock);
+    await clock.advance(10_000);
+    assert.equal(small.at, undefined, 'the 10 booked at t=22000 may not have arrived yet');
+    answered(big); // it arrived by now (t=32000) at the latest: it drains from here
+    await clock.advance(999);
+    assert.equal(small.at, undefined);
+    await clock.advance(1);
+    assert.equal(small.at, 33_000);
+    // a Kraken-like counter never passes its limit at the exchange (arrival = answer time)
+    assert.ok(l.usage()['counter']! <= 10);
+  });
+
   it('resynchronises from the usage header, only for a ticket of the current window', async () => {
     const clock = createManualClock(GUARD);
     const l = createRateLimiter({ pools: [api], clock });
