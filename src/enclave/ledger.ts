@@ -93,7 +93,7 @@ export async function loadAccountLedger(
   const usable = given !== null && given.fetchedTo - HISTORY_OVERLAP_MS >= horizon ? given : null;
   // A stored history that starts after the horizon was cut short by the exchange (OKX archive
   // files still being generated): download in full again, so this request retries the older part.
-  const retry = usable !== null && usable.completeFrom > horizon;
+  const retry = usable?.cutShort === true && usable.completeFrom > horizon;
   const since = usable === null || retry ? undefined : usable.fetchedTo - HISTORY_OVERLAP_MS;
   let covered = -Infinity;
   // The whole fill history: fills before `from` build the opening positions and cost basis.
@@ -165,6 +165,7 @@ export async function loadAccountLedger(
     if (open !== 0 && open !== 0n)
       opening.push({ type: 'balance', ts: openingAt, asset, amount: toDecimal(open) });
   }
+  const completeFrom = stored === null ? reach : Math.min(stored.completeFrom, reach);
   const firstFlow = flows.reduce((m, e) => Math.min(m, e.ts), Infinity);
   const first = Math.min(firstFill, firstFlow);
   return {
@@ -174,7 +175,8 @@ export async function loadAccountLedger(
     openingAt,
     firstActivity: Number.isFinite(first) ? first : null,
     history: {
-      completeFrom: stored === null ? reach : Math.min(stored.completeFrom, reach),
+      completeFrom,
+      ...(covered > -Infinity && completeFrom > horizon && { cutShort: true }),
       fetchedTo: opts.now,
       flowsFrom,
       fills,
