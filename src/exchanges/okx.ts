@@ -230,7 +230,9 @@ export async function createOkxClient(opts: OkxClientOptions): Promise<OkxClient
     limiters: [
       {
         // choice: the file host publishes no limit; 2 downloads a second is far below any CDN's
-        limiter: registry.get(`okx-archive-files|${egress}`, egress, [rollingPool('file', 2, 1000)]),
+        limiter: registry.get(`okx-archive-files|${egress}`, egress, [
+          rollingPool('file', 2, 1000),
+        ]),
         cost: () => ({ file: 1 }),
       },
     ],
@@ -371,7 +373,11 @@ export async function createOkxClient(opts: OkxClientOptions): Promise<OkxClient
         onProgress?.({ symbol: `archive/${label}/${s.state}`, pages: requests, fills: 0 });
         continue;
       }
-      const zip = await download(ARCHIVE_PATH, () => ({ url: s.href!, method: 'GET', headers: {} }), budget);
+      const zip = await download(
+        ARCHIVE_PATH,
+        () => ({ url: s.href!, method: 'GET', headers: {} }),
+        budget,
+      );
       const csv = readSingleZipEntry(zip as Uint8Array, ARCHIVE_MAX_BYTES).data;
       let n = 0;
       for (const r of parseArchiveCsv(Buffer.from(csv).toString('utf8'))) {

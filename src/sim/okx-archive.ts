@@ -44,7 +44,10 @@ export interface ArchiveJob {
 }
 
 /** "2024", "Q1" → the quarter's [start, end) in ms, or undefined when not a quarter. */
-export function quarterSpan(year: string, quarter: string): { start: number; end: number } | undefined {
+export function quarterSpan(
+  year: string,
+  quarter: string,
+): { start: number; end: number } | undefined {
   if (!/^\d{4}$/.test(year) || !/^Q[1-4]$/.test(quarter)) return undefined;
   const y = Number(year);
   const q = Number(quarter[1]);
@@ -75,7 +78,7 @@ export function buildZip(name: string, data: Uint8Array): Buffer {
   const packed = deflateRawSync(data);
   const crc = crc32(data) >>> 0;
   const dosTime = 0; // 00:00:00
-  const dosDate = (2024 - 1980) << 9 | (1 << 5) | 1; // 2024-01-01
+  const dosDate = ((2024 - 1980) << 9) | (1 << 5) | 1; // 2024-01-01
   const local = Buffer.alloc(30);
   local.writeUInt32LE(0x04034b50, 0);
   local.writeUInt16LE(20, 4); // version needed: 2.0 (deflate)

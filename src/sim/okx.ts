@@ -606,7 +606,9 @@ function checkSpec(s: OkxSimAccountSpec): void {
   const bool = (v: unknown) => v === undefined || typeof v === 'boolean';
   const quarters = (v: unknown) =>
     v === undefined ||
-    (Array.isArray(v) && v.length <= 16 && v.every((x) => typeof x === 'string' && /^\d{4}Q[1-4]$/.test(x)));
+    (Array.isArray(v) &&
+      v.length <= 16 &&
+      v.every((x) => typeof x === 'string' && /^\d{4}Q[1-4]$/.test(x)));
   const ok =
     typeof s === 'object' &&
     s !== null &&

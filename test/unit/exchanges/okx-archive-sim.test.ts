@@ -139,7 +139,10 @@ describe('OKX fills archive against the simulator', { concurrency: true }, () =>
           let covered: number | undefined;
           const fills = await c.fetchFills({ onCoverage: (t) => (covered = t) });
           assert.equal(covered, stuck.end, 'the day after the unavailable quarter');
-          assert.ok(fills.every((f) => f.ts >= stuck.end), 'no fill before it is claimed');
+          assert.ok(
+            fills.every((f) => f.ts >= stuck.end),
+            'no fill before it is claimed',
+          );
           const want = sim
             .truth(creds.apiKey)
             .fills.filter((f) => Number(f.fillTime) >= stuck.end)
@@ -168,7 +171,10 @@ describe('OKX fills archive against the simulator', { concurrency: true }, () =>
       assert.equal(c.historySince(now), now - HISTORY_MS);
       const fills = await c.fetchFills({});
       const truth = sim.truth(creds.apiKey).fills;
-      assert.equal(fills.length, truth.filter((f) => Number(f.fillTime) >= now - HISTORY_MS).length);
+      assert.equal(
+        fills.length,
+        truth.filter((f) => Number(f.fillTime) >= now - HISTORY_MS).length,
+      );
       assert.equal(sim.stats().archiveDownloads, 0);
     }));
 

@@ -88,9 +88,17 @@ describe('parseArchiveCsv', () => {
   for (const [why, text, what] of [
     ['a missing field', `${HEADER}\n${ROW.replace(/,0$/, '')}\n`, /line 2: 15 fields/],
     ['an extra field', `${HEADER}\n${ROW},x\n`, /line 2: 17 fields/],
-    ['an unterminated quote', `${HEADER}\n${ROW.replace('"42000.5"', '"42000.5')}\n`, /unterminated/],
+    [
+      'an unterminated quote',
+      `${HEADER}\n${ROW.replace('"42000.5"', '"42000.5')}\n`,
+      /unterminated/,
+    ],
     ['a quote inside a bare field', `${HEADER}\n${ROW.replace('buy', 'b"uy')}\n`, /line 2: quote/],
-    ['junk after a quoted field', `${HEADER}\n${ROW.replace('"BTC-USDT"', '"BTC-USDT"x')}\n`, /junk/],
+    [
+      'junk after a quoted field',
+      `${HEADER}\n${ROW.replace('"BTC-USDT"', '"BTC-USDT"x')}\n`,
+      /junk/,
+    ],
     ['an empty line', `${HEADER}\n${ROW}\n\n${ROW}\n`, /line 3: empty line/],
     ['another header', `${HEADER.replace('fillPnl', 'pnl')}\n${ROW}\n`, /header/],
     ['no header at all', '', /header/],
