@@ -53,6 +53,11 @@ export interface ExchangeEndpoint {
   /** Replaces scheme and host of every API URL when set; paths are kept. */
   baseUrl?: string;
   allowHosts: string[];
+  /**
+   * Hosts of the venue's download files (OKX's fills archive), allowed for those downloads only;
+   * with a base-URL override the override's host serves them (the simulator).
+   */
+  archiveHosts?: string[];
   /** The egress proxy every request goes through, when the enclave has one. */
   httpsProxy?: string;
 }
@@ -76,6 +81,16 @@ const OFFICIAL_HOSTS: Record<string, string[]> = {
   coinbase: ['api.coinbase.com'],
 };
 
+/**
+ * Where OKX's fills-archive `fileHref` points. **Assumption**: OKX's static file host; the real
+ * link was not in the research material, so confirm it against a live `fileHref` before production
+ * (a link elsewhere is refused with EXCHANGE_EGRESS_DENIED, and the download fails rather than
+ * leaving the allow-list).
+ */
+const ARCHIVE_HOSTS: Record<string, string[]> = {
+  okx: ['static.okx.com'],
+};
+
 export function exchangeEndpoints(
   overrides: Record<string, string | undefined>,
   egress: { httpsProxy?: string } = {},
@@ -84,9 +99,15 @@ export function exchangeEndpoints(
   const proxy = egress.httpsProxy === undefined ? {} : { httpsProxy: egress.httpsProxy };
   for (const [id, hosts] of Object.entries(OFFICIAL_HOSTS)) {
     const baseUrl = overrides[id];
+    const files = ARCHIVE_HOSTS[id];
     out[id] = baseUrl
-      ? { baseUrl, allowHosts: [...hosts, new URL(baseUrl).host], ...proxy }
-      : { allowHosts: hosts, ...proxy };
+      ? {
+          baseUrl,
+          allowHosts: [...hosts, new URL(baseUrl).host],
+          ...(files && { archiveHosts: [...files, new URL(baseUrl).host] }),
+          ...proxy,
+        }
+      : { allowHosts: hosts, ...(files && { archiveHosts: files }), ...proxy };
   }
   return out;
 }

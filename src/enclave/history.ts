@@ -43,6 +43,11 @@ const AAD_PREFIX = 'perf-aggregator/v1/history\n';
 export interface History {
   /** The download is complete from here (ms): the exchange's horizon at the first full download. */
   completeFrom: number;
+  /**
+   * Set when the exchange could not serve its whole horizon yet (OKX archive files still being
+   * generated): the next request downloads in full again to reach further back.
+   */
+  cutShort?: boolean;
   /** `now` of the last download: every row up to it was fetched. */
   fetchedTo: number;
   /** Flows were fetched from here on (the opening time of the first download). */
@@ -81,6 +86,7 @@ export function sealHistory(
       JSON.stringify({
         v: FORMAT,
         complete_from: h.completeFrom,
+        ...(h.cutShort === true && { cut_short: true }),
         fetched_to: h.fetchedTo,
         flows_from: h.flowsFrom,
         fills: h.fills,
@@ -132,6 +138,7 @@ export function openHistory(
       return unseal();
     return {
       completeFrom: o['complete_from'],
+      ...(o['cut_short'] === true && { cutShort: true }),
       fetchedTo: o['fetched_to'],
       flowsFrom: o['flows_from'],
       fills: o['fills'] as unknown as Fill[],

@@ -33,8 +33,8 @@ export interface AccountLedger {
   history: History;
   /**
    * How the stored history was used: `incremental` (merged, only new rows fetched), `none` (no
-   * history: full download), `gap` (the stored history ends before the exchange's horizon, so
-   * rows in between may be gone: discarded, full download).
+   * history: full download), `gap` (the stored history ends before the exchange's horizon, or
+   * before where this download is complete from, so rows in between may be missing: discarded).
    */
   historyUse: 'incremental' | 'none' | 'gap';
 }
@@ -90,13 +90,24 @@ export async function loadAccountLedger(
   const given = opts.history ?? null;
   // A history that ends before the exchange's horizon cannot be bridged: rows in the hole may be
   // gone for good. Start over rather than sign a span with a silent gap.
-  const stored = given !== null && given.fetchedTo - HISTORY_OVERLAP_MS >= horizon ? given : null;
-  const since = stored === null ? undefined : stored.fetchedTo - HISTORY_OVERLAP_MS;
+  const usable = given !== null && given.fetchedTo - HISTORY_OVERLAP_MS >= horizon ? given : null;
+  // A stored history that starts after the horizon was cut short by the exchange (OKX archive
+  // files still being generated): download in full again, so this request retries the older part.
+  const retry = usable?.cutShort === true && usable.completeFrom > horizon;
+  const since = usable === null || retry ? undefined : usable.fetchedTo - HISTORY_OVERLAP_MS;
+  let covered = -Infinity;
   // The whole fill history: fills before `from` build the opening positions and cost basis.
   const fetched = await client.fetchFills({
     ...(opts.progress && { onProgress: (p) => opts.progress!.download(p) }),
-    ...(stored !== null && { since, fromIds: resumePoints(stored.fills, since!) }),
+    ...(since !== undefined && { since, fromIds: resumePoints(usable!.fills, since) }),
+    onCoverage: (t) => {
+      covered = Math.max(covered, t);
+    },
   });
+  // The fetched fills are complete from `reach`; the stored ones up to their `fetchedTo`. Merged
+  // only when the two meet, else the fetched span stands alone (a gap is never signed over).
+  const reach = Math.max(horizon, covered, since ?? -Infinity);
+  const stored = usable !== null && usable.fetchedTo >= reach ? usable : null;
   const fills =
     stored === null ? fetched : merge(stored.fills, fetched, fillKey).sort(compareFills);
   const firstFill = fills.reduce((m, f) => Math.min(m, f.ts), Infinity);
@@ -107,10 +118,10 @@ export async function loadAccountLedger(
   if (stored === null) {
     flows = await client.fetchFlows({ since: flowsFrom, until: opts.now });
   } else {
-    const fresh = await client.fetchFlows({ since: since!, until: opts.now });
+    const fresh = await client.fetchFlows({ since: since ?? flowsFrom, until: opts.now });
     // a request reaching further back than the stored flows: fetch the part before them too
     const older =
-      flowsFrom < stored.flowsFrom
+      flowsFrom < stored.flowsFrom && since !== undefined
         ? await client.fetchFlows({ since: flowsFrom, until: stored.flowsFrom - 1 })
         : [];
     flowsFrom = Math.min(flowsFrom, stored.flowsFrom);
@@ -154,6 +165,7 @@ export async function loadAccountLedger(
     if (open !== 0 && open !== 0n)
       opening.push({ type: 'balance', ts: openingAt, asset, amount: toDecimal(open) });
   }
+  const completeFrom = stored === null ? reach : Math.min(stored.completeFrom, reach);
   const firstFlow = flows.reduce((m, e) => Math.min(m, e.ts), Infinity);
   const first = Math.min(firstFill, firstFlow);
   return {
@@ -163,7 +175,8 @@ export async function loadAccountLedger(
     openingAt,
     firstActivity: Number.isFinite(first) ? first : null,
     history: {
-      completeFrom: stored?.completeFrom ?? horizon,
+      completeFrom,
+      ...(covered > -Infinity && completeFrom > horizon && { cutShort: true }),
       fetchedTo: opts.now,
       flowsFrom,
       fills,

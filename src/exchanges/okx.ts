@@ -10,8 +10,10 @@
  * millisecond cannot straddle a page edge unseen; rows are keyed by billId, so a row repeated at
  * a page edge counts once.
  *
- * Older fills: OKX serves them only as quarterly archive files (POST then GET
- * /api/v5/trade/fills-archive, a CSV on another host); not fetched (docs/exchanges.md).
+ * Older fills (up to 2 years): OKX serves them only as quarterly archive files (GET/POST
+ * /api/v5/trade/fills-archive, a zipped CSV on OKX's file host), fetched when `archiveHosts` names
+ * that host (./okx-archive.ts). A file still being generated shrinks what the download covers
+ * (FetchFillsOptions.onCoverage) instead of being waited for.
  */
 import type { okx as OkxExchange } from 'ccxt';
 import { compareFills } from '../aggregates/fill.js';
@@ -29,7 +31,16 @@ import {
   toOkxWithdrawal,
   type InstType,
   type OkxInstrument,
+  type RawOkxFill,
 } from './okx-rows.js';
+import {
+  archiveRowToFill,
+  parseArchiveCsv,
+  parseArchiveStatus,
+  quarterLabel,
+  quartersOverlapping,
+} from './okx-archive.js';
+import { readSingleZipEntry } from './zip.js';
 import {
   createSender,
   loadCcxtClass,
@@ -67,6 +78,11 @@ export interface OkxClientOptions {
   /** the enclave's limiters (see BybitClientOptions.limiters) */
   limiters?: LimiterRegistry;
   egress?: string;
+  /**
+   * Hosts a fills-archive `fileHref` may point to (OKX's file host; the simulator's own host in
+   * dev). Absent or empty: the archive is not fetched and a download covers 90 days.
+   */
+  archiveHosts?: string[];
 }
 
 export interface OkxClient extends ExchangeClient {
@@ -79,6 +95,11 @@ type Okx = InstanceType<typeof OkxExchange>;
 const DAY = 86_400_000;
 /** fills-history and the bills archive: "last 3 months" */
 export const HISTORY_MS = 90 * DAY;
+/** the fills archive: "fills older than 3 months, up to 2 years" (**assumption**: 730 days) */
+export const ARCHIVE_MS = 730 * DAY;
+/** largest archive ZIP and CSV accepted (one quarter of one account) */
+const ARCHIVE_MAX_BYTES = 256 << 20;
+const ARCHIVE_PATH = '/api/v5/trade/fills-archive';
 const INST_TYPES: readonly InstType[] = ['SPOT', 'MARGIN', 'SWAP', 'FUTURES'];
 const PAGE = '100';
 const MAX_PAGES = 100_000;
@@ -91,6 +112,9 @@ const MAX_PAGES = 100_000;
 export const OKX_LIMITS: Record<string, { n: number; ms: number }> = {
   '/api/v5/trade/fills-history': { n: 10, ms: 2000 },
   '/api/v5/account/bills-archive': { n: 5, ms: 2000 },
+  // "Get fills archive" and "Apply for fills archive": 5 / 2 s per user id each
+  '/api/v5/trade/fills-archive': { n: 5, ms: 2000 },
+  'POST /api/v5/trade/fills-archive': { n: 5, ms: 2000 },
   '/api/v5/account/balance': { n: 10, ms: 2000 },
   '/api/v5/account/config': { n: 5, ms: 2000 },
   '/api/v5/asset/deposit-history': { n: 6, ms: 1000 },
@@ -148,13 +172,24 @@ export async function createOkxClient(opts: OkxClientOptions): Promise<OkxClient
   }
 
   const signed =
-    (path: string, params: Record<string, string>, api: 'public' | 'private' = 'private') =>
+    (
+      path: string,
+      params: Record<string, string>,
+      api: 'public' | 'private' = 'private',
+      method: 'GET' | 'POST' = 'GET',
+    ) =>
     (): SignedRequest => {
-      const r = ex.sign(path, api, 'GET', params) as {
+      const r = ex.sign(path, api, method, params) as {
         url: string;
         headers?: Record<string, string>;
+        body?: string;
       };
-      return { url: r.url, method: 'GET', headers: r.headers ?? {} };
+      return {
+        url: r.url,
+        method,
+        headers: r.headers ?? {},
+        ...(typeof r.body === 'string' && { body: r.body }),
+      };
     };
 
   const venue = `okx|${origin ?? 'https://www.okx.com'}`;
@@ -181,6 +216,27 @@ export async function createOkxClient(opts: OkxClientOptions): Promise<OkxClient
       if (!Number.isSafeInteger(t)) throw malformed('server time');
       ex.options['timeDifference'] = Date.now() - t;
     },
+  });
+
+  const archiveHosts = opts.archiveHosts ?? [];
+  const archive = archiveHosts.length > 0;
+  // The archive file is fetched unsigned from OKX's file host, with the same egress checks,
+  // retries and limiter as every request, but its own allow-list: only the file host(s).
+  const download = createSender({
+    ...opts,
+    allowHosts: archiveHosts,
+    timeoutMs: Math.max(opts.timeoutMs ?? 0, 120_000),
+    binary: { maxBytes: ARCHIVE_MAX_BYTES },
+    limiters: [
+      {
+        // choice: the file host publishes no limit; 2 downloads a second is far below any CDN's
+        limiter: registry.get(`okx-archive-files|${egress}`, egress, [
+          rollingPool('file', 2, 1000),
+        ]),
+        cost: () => ({ file: 1 }),
+      },
+    ],
+    classify: classifyFile,
   });
 
   const get = async (
@@ -234,9 +290,9 @@ export async function createOkxClient(opts: OkxClientOptions): Promise<OkxClient
     return { ...guess, ctVal: swap.ctVal, inverse: swap.inverse };
   }
 
-  const range = (o: { since?: number; until?: number }) => {
+  const range = (o: { since?: number; until?: number }, reach = HISTORY_MS) => {
     const until = o.until ?? Date.now();
-    const since = Math.max(o.since ?? 0, until - HISTORY_MS);
+    const since = Math.max(o.since ?? 0, until - reach);
     if (!Number.isSafeInteger(since) || !Number.isSafeInteger(until))
       throw new RangeError('since/until must be integer milliseconds');
     return { since, until };
@@ -275,22 +331,96 @@ export async function createOkxClient(opts: OkxClientOptions): Promise<OkxClient
     return [...out.values()];
   }
 
+  /**
+   * The archive files of the quarters overlapping [since, before): their rows, and where the
+   * coverage must start because a quarter's file is not (yet) available: after the newest such
+   * quarter, at most `before` (fills-history's reach covers the rest).
+   */
+  async function archived(
+    since: number,
+    before: number,
+    now: number,
+    budget: Budget,
+    onProgress: FetchFillsOptions['onProgress'],
+  ): Promise<{ rows: RawOkxFill[]; coveredFrom: number }> {
+    const rows: RawOkxFill[] = [];
+    let coveredFrom = since;
+    for (const qt of quartersOverlapping(since, before)) {
+      const label = quarterLabel(qt);
+      const params = { year: String(qt.year), quarter: `Q${qt.q}` };
+      let requests = 0;
+      const status = async () => {
+        requests++;
+        return parseArchiveStatus(await get('trade/fills-archive', params, budget));
+      };
+      // a quarter still running has no file yet; fills-history covers its recent part
+      let s: Awaited<ReturnType<typeof status>> = { state: 'ongoing' };
+      if (qt.end <= now) {
+        s = await status();
+        if (s.state === 'none' || s.state === 'failed') {
+          // "failed: apply again"; a fresh request is read once more (a small file may be ready)
+          requests++;
+          await send(
+            `POST ${ARCHIVE_PATH}`,
+            signed('trade/fills-archive', params, 'private', 'POST'),
+            budget,
+          );
+          s = await status();
+        }
+      }
+      if (s.href === undefined) {
+        coveredFrom = Math.max(coveredFrom, Math.min(qt.end, before));
+        onProgress?.({ symbol: `archive/${label}/${s.state}`, pages: requests, fills: 0 });
+        continue;
+      }
+      const zip = await download(
+        ARCHIVE_PATH,
+        () => ({ url: s.href!, method: 'GET', headers: {} }),
+        budget,
+      );
+      const csv = readSingleZipEntry(zip as Uint8Array, ARCHIVE_MAX_BYTES).data;
+      let n = 0;
+      for (const r of parseArchiveCsv(Buffer.from(csv).toString('utf8'))) {
+        const x = archiveRowToFill(r);
+        if (!x) continue;
+        rows.push(parseOkxFill(x.instType, x.row));
+        n++;
+      }
+      onProgress?.({ symbol: `archive/${label}`, pages: requests + 1, fills: n });
+    }
+    return { rows, coveredFrom };
+  }
+
   async function fetchFills(o: FetchFillsOptions = {}): Promise<NormalizedFill[]> {
     const budget: Budget = { rateWaitMs: 0 };
-    const { since, until } = range(o);
-    const out: (SpotFill | FuturesFill)[] = [];
+    const { since: first, until } = range(o, archive ? ARCHIVE_MS : HISTORY_MS);
+    const recent = Math.max(first, until - HISTORY_MS);
+    const byId = new Map<string, RawOkxFill>();
+    let since = first;
+    if (first < recent) {
+      const a = await archived(first, recent, Date.now(), budget, o.onProgress);
+      since = a.coveredFrom;
+      // fills before a missing quarter are left out: positions across the hole would be wrong
+      for (const f of a.rows) if (f.ts >= since) byId.set(`${f.instId}|${f.billId}`, f);
+      if (since > first) o.onCoverage?.(since);
+    }
     for (const t of INST_TYPES) {
       const rows = await byBillId(
         'trade/fills-history',
-        { instType: t, begin: String(since), end: String(until) },
+        { instType: t, begin: String(recent), end: String(until) },
         budget,
         (pages, fills) => o.onProgress?.({ symbol: t, pages, fills }),
       );
+      // billId is unique per account: an archived row fills-history serves again counts once
       for (const r of rows) {
         const f = parseOkxFill(t, r);
-        if (f.ts < since || f.ts > until) continue;
-        out.push(toOkxFill(f, await instrument(t, f.instId, budget)));
+        byId.set(`${f.instId}|${f.billId}`, f);
       }
+    }
+    const out: (SpotFill | FuturesFill)[] = [];
+    for (const f of byId.values()) {
+      if (f.ts < since || f.ts > until) continue;
+      out.push(toOkxFill(f, await instrument(f.instType, f.instId, budget)));
     }
     return out.sort(compareFills);
   }
@@ -388,8 +518,8 @@ export async function createOkxClient(opts: OkxClientOptions): Promise<OkxClient
     async permissions() {
       return okxPermissions(await config());
     },
-    // fills-history and the bills archive keep 3 months (older fills: archive files, not fetched)
-    historySince: (now) => now - HISTORY_MS,
+    // fills-history keeps 3 months; the archive files reach 2 years (when their host is allowed)
+    historySince: (now) => now - (archive ? ARCHIVE_MS : HISTORY_MS),
     fetchFills,
     fetchFunding,
     fetchFlows,
@@ -438,6 +568,16 @@ export function okxBalances(rows: unknown[]): Record<string, string> {
     }
   }
   return out;
+}
+
+/** The archive file host's verdict: the ZIP's bytes on 200 (no OKX envelope there). */
+export function classifyFile(status: number, headers: Headers, body: unknown): Verdict {
+  if (status === 429)
+    return { kind: 'rateLimited', retryAfterMs: retryAfterMs(headers.get('Retry-After')) ?? 2000 };
+  if (status >= 500) return { kind: 'transient', why: `HTTP ${status}` };
+  if (status !== 200 || !(body instanceof Uint8Array))
+    return { kind: 'rejected', why: `file HTTP ${status}` };
+  return { kind: 'ok', data: body };
 }
 
 /** OKX's verdict: `code` "0" is success; errors also carry an HTTP status (401, 429, 5xx). */

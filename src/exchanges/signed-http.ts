@@ -74,6 +74,11 @@ export interface RunnerOptions {
   maxRetryAfterMs?: number;
   /** total failure waiting (pauses and backoffs) per operation, ms (default 180 000) */
   rateLimitBudgetMs?: number;
+  /**
+   * File downloads (OKX's fills archive): the body is handed to `classify` as bytes, not parsed as
+   * JSON, and refused above `maxBytes`.
+   */
+  binary?: { maxBytes: number };
 }
 
 /** Waiting already spent by one operation (a whole download shares one). */
@@ -112,6 +117,7 @@ export function createSender(o: RunnerOptions): Send {
     assertEgress(req.url, allowed);
     let res: Response;
     let text: string;
+    if (o.binary) return onceBinary(endpoint, req, tickets, o.binary.maxBytes);
     try {
       res = await fetch(req.url, {
         method: req.method,
@@ -135,6 +141,40 @@ export function createSender(o: RunnerOptions): Send {
       text.length > MAX_BODY
         ? ({ kind: 'transient', why: 'answer too large' } as const)
         : o.classify(res.status, res.headers, body);
+    const seen = observe(endpoint, res.status, res.headers, v);
+    o.limiters.forEach((l, i) => l.limiter.observe(tickets[i], seen));
+    return v;
+  }
+
+  async function onceBinary(
+    endpoint: string,
+    req: SignedRequest,
+    tickets: (Ticket | undefined)[],
+    maxBytes: number,
+  ): Promise<Verdict> {
+    let res: Response;
+    let bytes: Uint8Array;
+    try {
+      res = await fetch(req.url, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+        redirect: 'error', // a redirect could leave the allow-list
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const declared = Number(res.headers.get('content-length') ?? '0');
+      if (declared > maxBytes) {
+        await res.body?.cancel();
+        return { kind: 'rejected', why: 'file too large' };
+      }
+      bytes = new Uint8Array(await res.arrayBuffer());
+    } catch (e) {
+      return { kind: 'transient', why: e instanceof Error ? e.name : 'fetch failed' };
+    }
+    const v =
+      bytes.length > maxBytes
+        ? ({ kind: 'rejected', why: 'file too large' } as const)
+        : o.classify(res.status, res.headers, bytes);
     const seen = observe(endpoint, res.status, res.headers, v);
     o.limiters.forEach((l, i) => l.limiter.observe(tickets[i], seen));
     return v;

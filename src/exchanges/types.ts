@@ -30,6 +30,13 @@ export interface FetchFillsOptions {
   fromIds?: Readonly<Record<string, string>>;
   /** called after every page, per symbol */
   onProgress?: (p: { symbol: string; pages: number; fills: number }) => void;
+  /**
+   * Called when the download is complete only from a later time than asked (`since`, or
+   * `historySince` for a full download) because part of the history is not available yet (OKX
+   * archive files still being generated): the earliest time (ms) the returned fills are complete
+   * from. The adapter returns no fill before it. Not called: complete as asked.
+   */
+  onCoverage?: (completeFrom: number) => void;
 }
 
 export interface FetchFlowsOptions {

@@ -7,6 +7,10 @@
  * not in the research corpus (research/exchanges.md §4): codes and limits follow ccxt's okx.js
  * tables, and open facts are marked "choice:".
  *
+ * Fills older than 3 months come from the quarterly fills archive (./okx-archive.ts): POST and
+ * GET /api/v5/trade/fills-archive, signed and limited like every endpoint, and a ZIP served
+ * unsigned on this server's origin.
+ *
  * Adversarial modes per account: one swap order filling `burst` times in one millisecond,
  * page-edge duplicates, a multi-week gap, a delisted spot pair and an expired future, funding
  * every 8 h, deposits in same-millisecond clusters, the key revoked after `authFailAfter`
@@ -17,6 +21,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DAY, hash32 } from './binance-prim.js';
 import { generateOkxAccount, okxInstruments, type OkxAccountData } from './okx-data.js';
 import { fmt10, listen, readBody, sendJson, splitUrl } from './sim-http.js';
+import {
+  ARCHIVE_FILE_PATH,
+  ARCHIVE_REACH_MS,
+  archiveCsv,
+  buildZip,
+  newFileToken,
+  quarterSpan,
+  type ArchiveJob,
+} from './okx-archive.js';
 
 export type {
   OkxAccountData,
@@ -38,8 +51,14 @@ export interface OkxSimAccountSpec {
   burst?: number;
   /** deposits beyond the initial two (default 10) */
   flows?: number;
-  /** days of history (default 60; fills older than 90 days are not served) */
+  /** days of history (default 60, at most 730; fills older than 90 days only in the archive) */
   days?: number;
+  /** status reads answering `ongoing` after a quarter's archive is requested (default 1) */
+  archiveReadyAfterPolls?: number;
+  /** quarters ("2025Q3") whose archive stays `ongoing` */
+  archiveOngoing?: string[];
+  /** quarters ("2025Q3") whose archive generation fails, every time it is requested */
+  archiveFails?: string[];
   gapDays?: number;
   pageEdgeDuplicates?: boolean;
   canTrade?: boolean;
@@ -63,6 +82,8 @@ export interface OkxSimStats {
   serverErrors: number;
   afterRevocation: number;
   duplicatesServed: number;
+  /** archive files served */
+  archiveDownloads: number;
 }
 
 export interface OkxSim {
@@ -87,6 +108,8 @@ const SKEW_MS = 30_000;
 const LIMITS: Record<string, { n: number; ms: number }> = {
   '/api/v5/trade/fills-history': { n: 10, ms: 2000 },
   '/api/v5/account/bills-archive': { n: 5, ms: 2000 },
+  '/api/v5/trade/fills-archive': { n: 5, ms: 2000 },
+  'POST /api/v5/trade/fills-archive': { n: 5, ms: 2000 },
   '/api/v5/account/balance': { n: 10, ms: 2000 },
   '/api/v5/account/config': { n: 5, ms: 2000 },
   '/api/v5/asset/deposit-history': { n: 6, ms: 1000 },
@@ -113,6 +136,8 @@ interface Account {
   data: OkxAccountData;
   signed: number;
   revoked: boolean;
+  /** fills archive jobs by quarter ("2025Q3") */
+  archives: Map<string, ArchiveJob>;
 }
 
 /** base64 HMAC-SHA256 over timestamp + method + request path (with query) + body. */
@@ -140,7 +165,10 @@ export async function startOkxSim(opts: OkxSimOptions = {}): Promise<OkxSim> {
     serverErrors: 0,
     afterRevocation: 0,
     duplicatesServed: 0,
+    archiveDownloads: 0,
   };
+  /** finished archive files by token */
+  const files = new Map<string, Buffer>();
   let errorBurst = 0;
   const instruments = okxInstruments(end);
 
@@ -164,6 +192,7 @@ export async function startOkxSim(opts: OkxSimOptions = {}): Promise<OkxSim> {
       }),
       signed: 0,
       revoked: false,
+      archives: new Map(),
     });
   }
 
@@ -265,6 +294,58 @@ export async function startOkxSim(opts: OkxSimOptions = {}): Promise<OkxSim> {
     params: string[];
     run: (p: URLSearchParams, a: Account) => unknown[];
   };
+
+  /** year and quarter of a fills-archive request: a quarter that ended within the reach */
+  function archiveQuarter(p: URLSearchParams): { label: string; start: number; end: number } {
+    const year = p.get('year');
+    const quarter = p.get('quarter');
+    if (year === null) throw param('year');
+    if (quarter === null) throw param('quarter');
+    const span = quarterSpan(year, quarter);
+    if (!span) throw param('quarter');
+    if (span.end > now() || span.end <= now() - ARCHIVE_REACH_MS) throw param('quarter');
+    return { label: `${year}${quarter}`, ...span };
+  }
+
+  /** a status read: the job advances one poll; a finished job gets its file */
+  function archiveStatus(a: Account, p: URLSearchParams): unknown[] {
+    const q = archiveQuarter(p);
+    const job = a.archives.get(q.label);
+    if (!job) return [];
+    if (job.state === 'ongoing') {
+      job.polls++;
+      const ready = a.spec.archiveReadyAfterPolls ?? 1;
+      if (a.spec.archiveFails?.includes(q.label)) job.state = 'failed';
+      else if (!a.spec.archiveOngoing?.includes(q.label) && job.polls > ready) {
+        const rows = a.data.fills.filter(
+          (f) => Number(f.fillTime) >= q.start && Number(f.fillTime) < q.end,
+        );
+        job.token = newFileToken();
+        files.set(
+          job.token,
+          buildZip(`fills-${q.label}.csv`, Buffer.from(archiveCsv(rows), 'utf8')),
+        );
+        job.state = 'finished';
+      }
+    }
+    return [
+      {
+        fileHref:
+          job.state === 'finished' ? `${server.url}${ARCHIVE_FILE_PATH}${job.token}.zip` : '',
+        state: job.state,
+        ts: String(job.requestedAt),
+      },
+    ];
+  }
+
+  /** "Apply for fills archive": a new job, or again after `failed`; otherwise nothing changes */
+  function archiveApply(a: Account, p: URLSearchParams): unknown[] {
+    const q = archiveQuarter(p);
+    const job = a.archives.get(q.label);
+    if (!job || job.state === 'failed')
+      a.archives.set(q.label, { state: 'ongoing', polls: 0, requestedAt: now() });
+    return [{ result: 'true', ts: String(now()) }];
+  }
   const routes: Record<string, Route> = {
     '/api/v5/public/time': { signed: false, params: [], run: () => [{ ts: String(now()) }] },
     '/api/v5/public/instruments': {
@@ -305,6 +386,16 @@ export async function startOkxSim(opts: OkxSimOptions = {}): Promise<OkxSim> {
         );
         return page(a, rows, (f) => BigInt(f.billId), p);
       },
+    },
+    '/api/v5/trade/fills-archive': {
+      signed: true,
+      params: ['year', 'quarter'],
+      run: (p, a) => archiveStatus(a, p),
+    },
+    'POST /api/v5/trade/fills-archive': {
+      signed: true,
+      params: ['year', 'quarter'],
+      run: (p, a) => archiveApply(a, p),
     },
     '/api/v5/account/bills-archive': {
       signed: true,
@@ -395,14 +486,16 @@ export async function startOkxSim(opts: OkxSimOptions = {}): Promise<OkxSim> {
       res.writeHead(errorBurst % 2 === 0 ? 502 : 503, { 'Content-Type': 'text/html' });
       return void res.end('<html><body>Bad Gateway</body></html>');
     }
-    const route = req.method === 'GET' && Object.hasOwn(routes, path) ? routes[path] : undefined;
+    if (req.method === 'GET' && path.startsWith(ARCHIVE_FILE_PATH)) return file(res, path);
+    const name = req.method === 'GET' ? path : `${req.method ?? ''} ${path}`;
+    const route = Object.hasOwn(routes, name) ? routes[name] : undefined;
     try {
       if (!route) throw new Fail(404, '50000', `sim: no such endpoint ${req.method} ${path}`);
       if (/[^\x21-\x7e]/.test(rawQuery)) throw param('query');
-      const p = new URLSearchParams(rawQuery);
+      const p = req.method === 'GET' ? new URLSearchParams(rawQuery) : jsonParams(rawQuery, body);
       if (new Set(p.keys()).size !== [...p.keys()].length) throw param('duplicate');
       let acct: Account | undefined;
-      const limit = LIMITS[path] ?? { n: 5, ms: 2000 };
+      const limit = LIMITS[name] ?? { n: 5, ms: 2000 };
       if (route.signed) {
         acct = authenticate(req, req.url ?? path, body);
         const every = acct.spec.serverErrorEvery;
@@ -415,8 +508,8 @@ export async function startOkxSim(opts: OkxSimOptions = {}): Promise<OkxSim> {
       }
       const who = acct ? acct.uid : (req.socket.remoteAddress ?? '?');
       const t = now();
-      const w = (windows.get(`${who}|${path}`) ?? []).filter((x) => x > t - limit.ms);
-      windows.set(`${who}|${path}`, w);
+      const w = (windows.get(`${who}|${name}`) ?? []).filter((x) => x > t - limit.ms);
+      windows.set(`${who}|${name}`, w);
       if (w.length >= limit.n) {
         stats.rateLimited++;
         throw new Fail(429, '50011', 'Too Many Requests');
@@ -429,6 +522,37 @@ export async function startOkxSim(opts: OkxSimOptions = {}): Promise<OkxSim> {
       if (!(e instanceof Fail)) throw e;
       sendJson(res, e.status, { code: e.code, msg: e.msg, data: [] });
     }
+  }
+
+  /** A POST's JSON body as parameters: an object of strings, and no query string. */
+  function jsonParams(rawQuery: string, body: string): URLSearchParams {
+    if (rawQuery !== '') throw param('query');
+    let o: unknown;
+    try {
+      o = JSON.parse(body);
+    } catch {
+      throw new Fail(400, '50002', 'JSON syntax error');
+    }
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw param('body');
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(o)) {
+      if (typeof v !== 'string') throw param(k);
+      p.set(k, v);
+    }
+    return p;
+  }
+
+  /** The archive file host: unsigned, by unguessable name (as a pre-signed link would be). */
+  function file(res: ServerResponse, path: string): void {
+    const m = /^([0-9a-f]{32})\.zip$/.exec(path.slice(ARCHIVE_FILE_PATH.length));
+    const zip = m ? files.get(m[1]!) : undefined;
+    if (!zip) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      return void res.end('not found');
+    }
+    stats.archiveDownloads++;
+    res.writeHead(200, { 'Content-Type': 'application/zip', 'Content-Length': zip.length });
+    res.end(zip);
   }
 
   function admin(
@@ -480,6 +604,11 @@ function checkSpec(s: OkxSimAccountSpec): void {
   const int = (v: unknown, lo: number, hi: number) =>
     v === undefined || (Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi);
   const bool = (v: unknown) => v === undefined || typeof v === 'boolean';
+  const quarters = (v: unknown) =>
+    v === undefined ||
+    (Array.isArray(v) &&
+      v.length <= 16 &&
+      v.every((x) => typeof x === 'string' && /^\d{4}Q[1-4]$/.test(x)));
   const ok =
     typeof s === 'object' &&
     s !== null &&
@@ -496,7 +625,10 @@ function checkSpec(s: OkxSimAccountSpec): void {
     int(s.trips, 0, 5_000) &&
     int(s.burst, 0, 10_000) &&
     int(s.flows, 0, 10_000) &&
-    int(s.days, 10, 360) &&
+    int(s.days, 10, 730) &&
+    int(s.archiveReadyAfterPolls, 0, 1_000) &&
+    quarters(s.archiveOngoing) &&
+    quarters(s.archiveFails) &&
     int(s.gapDays, 0, 300) &&
     (s.gapDays ?? 0) <= (s.days ?? 60) - 10 &&
     int(s.authFailAfter, 0, 1_000_000) &&
