@@ -34,6 +34,8 @@ export const EXCHANGE_EGRESS: readonly EgressTarget[] = [
   { host: 'fapi.binance.com', port: 443 },
   { host: 'api.bybit.com', port: 443 },
   { host: 'www.okx.com', port: 443 },
+  // OKX fills-archive files (`fileHref`); assumed host, see src/enclave/exchanges.ts ARCHIVE_HOSTS
+  { host: 'static.okx.com', port: 443 },
   { host: 'api.coinbase.com', port: 443 },
   { host: 'api.kraken.com', port: 443 },
 ];
