@@ -141,7 +141,16 @@ async function startHost(env: Record<string, string>, base: string): Promise<Hos
   const host: Host = {
     proc,
     lines,
-    enclavePid: () => (enclave ??= childPids(proc.pid!)[0]),
+    // the host also starts its key service (and, unless EXCHANGE_SIM=false, a simulator): the
+    // enclave is the child running the enclave bundle
+    enclavePid: () =>
+      (enclave ??= childPids(proc.pid!).find((c) => {
+        try {
+          return readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('enclave/main.js');
+        } catch {
+          return false;
+        }
+      })),
     async stop() {
       const e = host.enclavePid();
       proc.kill('SIGTERM');
@@ -277,6 +286,7 @@ try {
       RATE_LIMIT_MAX: '100000000',
       LOG_LEVEL: 'warn',
       EXCHANGE_BASE_URL_BINANCE: simUrl,
+      EXCHANGE_SIM: 'false', // the bench's own simulator serves
     },
     base,
   );
