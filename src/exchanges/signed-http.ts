@@ -109,6 +109,15 @@ export function createSender(o: RunnerOptions): Send {
     o.observe ??
     ((_e, status, headers) => ({ status, headers: Object.fromEntries(headers.entries()) }));
 
+  const send = (req: SignedRequest): Promise<Response> =>
+    fetch(req.url, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      redirect: 'error', // a redirect could leave the allow-list
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+
   async function once(
     endpoint: string,
     req: SignedRequest,
@@ -119,13 +128,7 @@ export function createSender(o: RunnerOptions): Send {
     let text: string;
     if (o.binary) return onceBinary(endpoint, req, tickets, o.binary.maxBytes);
     try {
-      res = await fetch(req.url, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body,
-        redirect: 'error', // a redirect could leave the allow-list
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      res = await send(req);
       text = await res.text();
     } catch (e) {
       return { kind: 'transient', why: e instanceof Error ? e.name : 'fetch failed' };
@@ -155,13 +158,7 @@ export function createSender(o: RunnerOptions): Send {
     let res: Response;
     let bytes: Uint8Array;
     try {
-      res = await fetch(req.url, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body,
-        redirect: 'error', // a redirect could leave the allow-list
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      res = await send(req);
       const declared = Number(res.headers.get('content-length') ?? '0');
       if (declared > maxBytes) {
         await res.body?.cancel();

@@ -15,6 +15,8 @@ import type { SimOkxFill } from './okx-data.js';
 
 export const ARCHIVE_REACH_MS = 730 * DAY;
 export const ARCHIVE_FILE_PATH = '/files/okx/fills-archive/';
+// The simulator's own copy of the file layout, as the exchange defines it: a fake that imported the
+// adapter's definition could never disagree with it.
 export const SIM_ARCHIVE_COLUMNS = [
   'instType',
   'instId',
