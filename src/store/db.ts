@@ -324,6 +324,14 @@ function openPostgres(connection: string | pg.PoolConfig, role: string | undefin
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       const client = await guard(() => pool.connect());
       let destroy = false;
+      // A checked-out connection that dies (the server restarts while this transaction waits on
+      // something else, e.g. the enclave) emits 'error' on the client, where the pool listens only
+      // while it is idle: unheard, Node would crash the host. The statement in progress, or the
+      // next one, fails as STORE_UNAVAILABLE; the connection is discarded on release.
+      const onError = () => {
+        destroy = true;
+      };
+      client.on('error', onError);
       try {
         await guard(() => client.query('BEGIN'));
         const out = await fn(pgQueryable(client));
@@ -338,6 +346,7 @@ function openPostgres(connection: string | pg.PoolConfig, role: string | undefin
         }
         throw err;
       } finally {
+        client.removeListener('error', onError);
         client.release(destroy);
       }
     },

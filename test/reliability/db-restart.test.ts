@@ -122,7 +122,10 @@ describe('fault: database restart under load', { timeout: 180_000 }, () => {
       last = await submit();
       return last.status === 201 ? Date.now() : null;
     }, 30_000).catch((e: Error) => {
-      throw new Error(`${e.message}; last answer ${JSON.stringify(last)}`);
+      const host = stack.host;
+      throw new Error(
+        `${e.message}; last answer ${JSON.stringify(last)}; host exit ${host.proc.exitCode ?? host.proc.signalCode ?? 'none'}\n${host.lines.slice(-30).join('\n')}`,
+      );
     });
     await new Promise((r) => setTimeout(r, 1500 * SCALE));
     running = false;

@@ -155,3 +155,20 @@ describe('StoreError hygiene', () => {
     assert.ok(err instanceof StoreError);
   });
 });
+
+describe('connection loss (PostgreSQL)', () => {
+  test('a connection killed while its transaction waits fails the transaction, not the process', async (ctx) => {
+    if (t.db.kind !== 'postgres') return ctx.skip('PGlite has no connections to lose');
+    const tx = t.db.tx(async (q) => {
+      const [me] = await q.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      // the server drops the connection while the transaction waits on something else (as a
+      // restart does while the log's transaction waits on the enclave): the client hears the
+      // socket close with no statement in flight
+      await t.db.query('SELECT pg_terminate_backend($1)', [me!.pid]);
+      await new Promise((r) => setTimeout(r, 300));
+      await q.query('SELECT 1');
+    });
+    await rejectsWith(tx, 'STORE_UNAVAILABLE');
+    assert.deepEqual(await t.db.query('SELECT 1 AS x'), [{ x: 1 }], 'the pool serves on');
+  });
+});
