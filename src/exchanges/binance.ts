@@ -28,6 +28,7 @@ import {
   safeOrigin,
   type Binance,
 } from './binance-transport.js';
+import type { SignedClientOptions } from './signed-http.js';
 import {
   ExchangeError,
   type ExchangeClient,
@@ -35,33 +36,12 @@ import {
   type NormalizedFill,
 } from './types.js';
 
-export interface BinanceClientOptions {
-  apiKey: string;
-  apiSecret: string;
-  /** origin to use instead of api.binance.com & co (e.g. the simulator); paths are kept */
-  baseUrl?: string;
-  /** `host[:port]` as it appears in a URL (default port omitted); anything else is refused */
-  allowHosts: string[];
+export interface BinanceClientOptions extends SignedClientOptions {
   /**
    * HTTP CONNECT proxy for every request (Nitro: the host's egress proxy). TLS still runs from
    * here to the exchange inside the tunnel, so the proxy relays only ciphertext.
    */
   httpsProxy?: string;
-  /** per-request timeout, ms (default 10 000) */
-  timeoutMs?: number;
-  /** retries on 5xx, network errors and timeouts (default 4) */
-  maxRetries?: number;
-  /** longest single Retry-After we wait for, ms (default 65 000); longer → EXCHANGE_RATE_LIMITED */
-  maxRetryAfterMs?: number;
-  /** total failure waiting (429 pauses + backoffs) allowed per request, ms (default 180 000) */
-  rateLimitBudgetMs?: number;
-  /**
-   * The enclave's limiters: every client of one venue and egress draws from one budget. A client
-   * built without one gets a registry of its own (not shared; fine for a single session).
-   */
-  limiters?: LimiterRegistry;
-  /** the egress (IP or proxy) requests leave through; part of the limiter key (default 'default') */
-  egress?: string;
 }
 
 /** ccxt's implicit method per endpoint: ccxt signs /sapi calls and throttles each by its cost. */

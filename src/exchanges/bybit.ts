@@ -45,6 +45,7 @@ import {
   type Observe,
   type SignedRequest,
   type Verdict,
+  type SignedClientOptions,
 } from './signed-http.js';
 import { LimiterRegistry, type WeightPool } from './limiter.js';
 import {
@@ -59,24 +60,7 @@ import {
 } from './types.js';
 import { baseOrigin } from './egress.js';
 
-export interface BybitClientOptions {
-  apiKey: string;
-  apiSecret: string;
-  /** origin to use instead of https://api.bybit.com (e.g. the simulator); paths are kept */
-  baseUrl?: string;
-  allowHosts: string[];
-  timeoutMs?: number;
-  maxRetries?: number;
-  maxRetryAfterMs?: number;
-  rateLimitBudgetMs?: number;
-  /**
-   * The enclave's limiters: every client of one venue and egress shares the IP budget, every
-   * client of one key its per-endpoint budgets. Without one the client gets a registry of its own.
-   */
-  limiters?: LimiterRegistry;
-  /** the egress (IP or proxy) requests leave through; part of the limiter key (default 'default') */
-  egress?: string;
-}
+export type BybitClientOptions = SignedClientOptions;
 
 /** A Bybit client: the common contract plus funding payments. */
 export interface BybitClient extends ExchangeClient {

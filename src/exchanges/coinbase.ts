@@ -15,7 +15,7 @@ import { spotLegs, toCoinbaseFill } from './coinbase-fills.js';
 import { fetchCoinbaseFlows, type CoinbaseWallet } from './coinbase-flows.js';
 import { UDEC, addDecimals, isPositive } from './decimal.js';
 import { assertEgress, baseOrigin } from './egress.js';
-import { rollingPool } from './signed-http.js';
+import { rollingPool, type SignedClientOptions } from './signed-http.js';
 import {
   LimiterRegistry,
   withRetries,
@@ -32,31 +32,9 @@ import {
   type NormalizedFill,
 } from './types.js';
 
-export interface CoinbaseClientOptions {
-  /** CDP key name, "organizations/<org>/apiKeys/<id>" */
-  apiKey: string;
-  /** the key's EC private key, PEM (SEC1 or PKCS#8; "\n" escapes as pasted from JSON allowed) */
-  apiSecret: string;
-  /** origin to use instead of https://api.coinbase.com (the simulator); paths are kept */
-  baseUrl?: string;
-  /** `host[:port]` as it appears in a URL; anything else is refused */
-  allowHosts: string[];
-  /** per-request timeout, ms (default 10 000) */
-  timeoutMs?: number;
-  /** retries on 5xx, network errors and timeouts (default 4) */
-  maxRetries?: number;
-  /** longest single Retry-After we wait for, ms (default 65 000) */
-  maxRetryAfterMs?: number;
-  /** total failure waiting (429 pauses + backoffs) allowed per request, ms (default 180 000) */
-  rateLimitBudgetMs?: number;
-  /**
-   * The enclave's limiters: all sessions of one key share its private budget, all sessions behind
-   * one egress share the public one. Without one, a client gets a registry of its own.
-   */
-  limiters?: LimiterRegistry;
-  /** the egress (IP or proxy) requests leave through; part of the limiter key (default 'default') */
-  egress?: string;
-}
+/** `apiKey`: the CDP key name, "organizations/<org>/apiKeys/<id>"; `apiSecret`: its EC private key,
+ * PEM (SEC1 or PKCS#8; "\n" escapes as pasted from JSON allowed). */
+export type CoinbaseClientOptions = SignedClientOptions;
 
 type Coinbase = InstanceType<typeof CoinbaseExchange>;
 

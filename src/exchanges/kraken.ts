@@ -37,6 +37,7 @@ import {
   type LimiterUse,
   type SignedRequest,
   type Verdict,
+  type SignedClientOptions,
 } from './signed-http.js';
 import {
   ExchangeError,
@@ -60,20 +61,9 @@ export const KRAKEN_TIERS: Readonly<Record<'starter' | 'intermediate' | 'pro', K
   pro: { max: 20, decayPerSec: 1 },
 };
 
-export interface KrakenClientOptions {
-  apiKey: string;
-  /** base64, as Kraken issues it */
-  apiSecret: string;
-  baseUrl?: string;
-  allowHosts: string[];
+export interface KrakenClientOptions extends SignedClientOptions {
   /** the key's verification tier (default starter: the slowest) */
   counter?: KrakenCounter;
-  timeoutMs?: number;
-  maxRetries?: number;
-  maxRetryAfterMs?: number;
-  rateLimitBudgetMs?: number;
-  limiters?: LimiterRegistry;
-  egress?: string;
 }
 
 export interface KrakenClient extends ExchangeClient {

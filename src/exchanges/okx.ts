@@ -50,6 +50,7 @@ import {
   type Budget,
   type SignedRequest,
   type Verdict,
+  type SignedClientOptions,
 } from './signed-http.js';
 import { LimiterRegistry, type WeightPool } from './limiter.js';
 import {
@@ -64,20 +65,8 @@ import {
 } from './types.js';
 import { baseOrigin } from './egress.js';
 
-export interface OkxClientOptions {
-  apiKey: string;
-  apiSecret: string;
+export interface OkxClientOptions extends SignedClientOptions {
   passphrase?: string;
-  /** origin to use instead of https://www.okx.com (e.g. the simulator); paths are kept */
-  baseUrl?: string;
-  allowHosts: string[];
-  timeoutMs?: number;
-  maxRetries?: number;
-  maxRetryAfterMs?: number;
-  rateLimitBudgetMs?: number;
-  /** the enclave's limiters (see BybitClientOptions.limiters) */
-  limiters?: LimiterRegistry;
-  egress?: string;
   /**
    * Hosts a fills-archive `fileHref` may point to (OKX's file host; the simulator's own host in
    * dev). Absent or empty: the archive is not fetched and a download covers 90 days.

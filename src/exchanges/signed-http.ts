@@ -13,9 +13,38 @@
  * every session of the venue at once.
  */
 import { createHash } from 'node:crypto';
-import type { Cost, RateLimiter, Ticket, WeightPool } from './limiter.js';
+import type { Cost, LimiterRegistry, RateLimiter, Ticket, WeightPool } from './limiter.js';
 import { assertEgress } from './egress.js';
 import { ExchangeError } from './types.js';
+
+/**
+ * What every signed-HTTP adapter (Bybit, OKX, Kraken, Coinbase) is built with; each adds its own
+ * fields (OKX's passphrase, Kraken's counter tier, …).
+ */
+export interface SignedClientOptions {
+  apiKey: string;
+  /** the exchange's secret as it issues it (hex, base64 or a PEM, per exchange) */
+  apiSecret: string;
+  /** origin to use instead of the exchange's own (e.g. the simulator); paths are kept */
+  baseUrl?: string;
+  /** `host[:port]` as it appears in a URL; anything else is refused before it is sent */
+  allowHosts: string[];
+  /** per-request timeout, ms (default 10 000) */
+  timeoutMs?: number;
+  /** retries on 5xx, network errors and timeouts (default 4) */
+  maxRetries?: number;
+  /** longest single Retry-After we wait for, ms (default 65 000) */
+  maxRetryAfterMs?: number;
+  /** total failure waiting (429 pauses + backoffs) allowed per request, ms (default 180 000) */
+  rateLimitBudgetMs?: number;
+  /**
+   * The enclave's limiters: every client of one venue and egress shares the IP budget, every
+   * client of one key its per-key budgets. Without one the client gets a registry of its own.
+   */
+  limiters?: LimiterRegistry;
+  /** the egress (IP or proxy) requests leave through; part of the limiter key (default 'default') */
+  egress?: string;
+}
 
 export interface SignedRequest {
   url: string;
