@@ -92,6 +92,10 @@ describe('fault: database restart under load', { timeout: 180_000 }, () => {
     const answers: { kind: string; a: Answer }[] = [];
     const created: string[] = [];
     let running = true;
+    // a failed assertion below must still stop the load, or its workers keep this process alive
+    t.after(() => {
+      running = false;
+    });
     const worker = async (kind: 'submit' | 'aggregate' | 'read', n: number) => {
       while (running) {
         let a: Answer;

@@ -40,7 +40,7 @@ describe('fault: enclave crash under load', { timeout: 180_000 }, () => {
     await sim?.stop();
   });
 
-  it('answers 503 with Retry-After, restarts within 5 s, loses and half-writes nothing', async () => {
+  it('answers 503 with Retry-After, restarts within 5 s, loses and half-writes nothing', async (t) => {
     const { base } = stack;
     const q1 = await quote(base);
     const submit = () =>
@@ -60,6 +60,10 @@ describe('fault: enclave crash under load', { timeout: 180_000 }, () => {
     // Load: submit workers and aggregate workers, until told to stop.
     const answers: { kind: 'submit' | 'aggregate'; a: Answer }[] = [];
     let running = true;
+    // a failed assertion below must still stop the load, or its workers keep this process alive
+    t.after(() => {
+      running = false;
+    });
     const worker = async (kind: 'submit' | 'aggregate', from?: string) => {
       while (running) {
         const a =
