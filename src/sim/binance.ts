@@ -43,6 +43,7 @@ import {
   type UsdmSpec,
   type UsdmTrade,
 } from './binance-usdm.js';
+import { optInt, isKeyName } from './sim-http.js';
 
 export type { SimTrade } from './binance-data.js';
 export type { SimDeposit, SimWithdrawal } from './binance-flows.js';
@@ -733,8 +734,7 @@ function checkSpec(s: SimAccountSpec): void {
   const ok =
     typeof s === 'object' &&
     s !== null &&
-    typeof s.apiKey === 'string' &&
-    /^[A-Za-z0-9_-]{1,128}$/.test(s.apiKey) &&
+    isKeyName(s.apiKey) &&
     typeof s.apiSecret === 'string' &&
     s.apiSecret.length >= 1 &&
     s.apiSecret.length <= 256 &&
@@ -764,15 +764,13 @@ function checkSpec(s: SimAccountSpec): void {
 }
 
 function validUsdm(u: UsdmSpec): boolean {
-  const int = (v: unknown, min: number, max: number) =>
-    v === undefined || (Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max);
   return (
     typeof u === 'object' &&
     u !== null &&
-    int(u.fills, 0, 100_000) &&
-    int(u.burst, 0, 10_000) &&
-    int(u.days, 10, 85) &&
-    int(u.gapDays, 0, 60) &&
+    optInt(u.fills, 0, 100_000) &&
+    optInt(u.burst, 0, 10_000) &&
+    optInt(u.days, 10, 85) &&
+    optInt(u.gapDays, 0, 60) &&
     (u.bnbFees === undefined || typeof u.bnbFees === 'boolean') &&
     (u.delisted === undefined || typeof u.delisted === 'boolean') &&
     (u.strictFromId === undefined || typeof u.strictFromId === 'boolean')

@@ -23,7 +23,16 @@ import {
   type Category,
   type SimExecution,
 } from './bybit-data.js';
-import { fmt10, listen, readBody, sendJson, splitUrl } from './sim-http.js';
+import {
+  fmt10,
+  listen,
+  readBody,
+  sendJson,
+  splitUrl,
+  optInt,
+  optBool,
+  isKeyName,
+} from './sim-http.js';
 
 export type {
   SimBybitDeposit,
@@ -597,29 +606,25 @@ export async function startBybitSim(opts: BybitSimOptions = {}): Promise<BybitSi
 }
 
 function checkSpec(s: BybitSimAccountSpec): void {
-  const int = (v: unknown, lo: number, hi: number) =>
-    v === undefined || (Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi);
-  const bool = (v: unknown) => v === undefined || typeof v === 'boolean';
   const ok =
     typeof s === 'object' &&
     s !== null &&
-    typeof s.apiKey === 'string' &&
-    /^[A-Za-z0-9_-]{1,128}$/.test(s.apiKey) &&
+    isKeyName(s.apiKey) &&
     typeof s.apiSecret === 'string' &&
     s.apiSecret.length >= 1 &&
     s.apiSecret.length <= 256 &&
-    int(s.seed, 0, 2 ** 32) &&
-    int(s.spotFills, 0, 50_000) &&
-    int(s.trips, 0, 5_000) &&
-    int(s.burst, 0, 10_000) &&
-    int(s.days, 10, 720) &&
-    int(s.gapDays, 0, 360) &&
+    optInt(s.seed, 0, 2 ** 32) &&
+    optInt(s.spotFills, 0, 50_000) &&
+    optInt(s.trips, 0, 5_000) &&
+    optInt(s.burst, 0, 10_000) &&
+    optInt(s.days, 10, 720) &&
+    optInt(s.gapDays, 0, 360) &&
     (s.gapDays ?? 0) <= (s.days ?? 60) - 10 &&
-    int(s.authFailAfter, 0, 1_000_000) &&
-    int(s.serverErrorEvery, 2, 1_000_000) &&
-    int(s.uid, 1, 2 ** 40) &&
-    bool(s.pageEdgeDuplicates) &&
-    bool(s.canTrade) &&
-    bool(s.canWithdraw);
+    optInt(s.authFailAfter, 0, 1_000_000) &&
+    optInt(s.serverErrorEvery, 2, 1_000_000) &&
+    optInt(s.uid, 1, 2 ** 40) &&
+    optBool(s.pageEdgeDuplicates) &&
+    optBool(s.canTrade) &&
+    optBool(s.canWithdraw);
   if (!ok) throw new Error('sim: invalid account spec');
 }

@@ -39,6 +39,7 @@ import {
   products,
 } from './coinbase-endpoints.js';
 import { JwtRejected, verifyCdpJwt } from './coinbase-jwt.js';
+import { optInt } from './sim-http.js';
 
 export type { CbFill, CbTransaction } from './coinbase-data.js';
 export { MAX_FILLS_PAGE } from './coinbase-endpoints.js';
@@ -404,22 +405,20 @@ function send(
 }
 
 function checkSpec(s: CoinbaseSimAccountSpec): void {
-  const int = (v: unknown, min: number, max: number) =>
-    v === undefined || (Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max);
   const ok =
     typeof s === 'object' &&
     s !== null &&
     (s.apiKey === undefined ||
       (typeof s.apiKey === 'string' && /^[A-Za-z0-9/_-]{1,200}$/.test(s.apiKey))) &&
-    int(s.seed, -(2 ** 31), 2 ** 32) &&
-    int(s.fills, 0, 100_000) &&
-    int(s.burst, 0, 10_000) &&
-    int(s.gapDays, 0, 60) &&
-    int(s.days, 10, 3649) &&
-    int(s.authFailAfter, 0, 1_000_000) &&
+    optInt(s.seed, -(2 ** 31), 2 ** 32) &&
+    optInt(s.fills, 0, 100_000) &&
+    optInt(s.burst, 0, 10_000) &&
+    optInt(s.gapDays, 0, 60) &&
+    optInt(s.days, 10, 3649) &&
+    optInt(s.authFailAfter, 0, 1_000_000) &&
     (s.serverErrors === undefined ||
-      (int(s.serverErrors.after, 0, 1e6) && int(s.serverErrors.count, 1, 100))) &&
+      (optInt(s.serverErrors.after, 0, 1e6) && optInt(s.serverErrors.count, 1, 100))) &&
     (s.rateLimitFault === undefined ||
-      (int(s.rateLimitFault.after, 0, 1e6) && int(s.rateLimitFault.seconds, 1, 60)));
+      (optInt(s.rateLimitFault.after, 0, 1e6) && optInt(s.rateLimitFault.seconds, 1, 60)));
   if (!ok) throw new Error('sim: invalid account spec');
 }

@@ -21,7 +21,16 @@ import {
   type KrakenAccountData,
   type SimKrakenTrade,
 } from './kraken-data.js';
-import { fmt10, listen, readBody, sendJson, splitUrl } from './sim-http.js';
+import {
+  fmt10,
+  listen,
+  readBody,
+  sendJson,
+  splitUrl,
+  optInt,
+  optBool,
+  isKeyName,
+} from './sim-http.js';
 
 export type { KrakenAccountData, SimKrakenLedger, SimKrakenTrade } from './kraken-data.js';
 
@@ -325,26 +334,22 @@ export async function startKrakenSim(opts: KrakenSimOptions = {}): Promise<Krake
 }
 
 function checkSpec(s: KrakenSimAccountSpec): void {
-  const int = (v: unknown, lo: number, hi: number) =>
-    v === undefined || (Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi);
-  const bool = (v: unknown) => v === undefined || typeof v === 'boolean';
   const ok =
     typeof s === 'object' &&
     s !== null &&
-    typeof s.apiKey === 'string' &&
-    /^[A-Za-z0-9_-]{1,128}$/.test(s.apiKey) &&
+    isKeyName(s.apiKey) &&
     typeof s.apiSecret === 'string' &&
     /^[A-Za-z0-9+/]{4,512}={0,2}$/.test(s.apiSecret) &&
-    int(s.seed, 0, 2 ** 32) &&
-    int(s.trades, 0, 50_000) &&
-    int(s.burst, 0, 10_000) &&
-    int(s.days, 10, 3000) &&
-    int(s.gapDays, 0, 2900) &&
+    optInt(s.seed, 0, 2 ** 32) &&
+    optInt(s.trades, 0, 50_000) &&
+    optInt(s.burst, 0, 10_000) &&
+    optInt(s.days, 10, 3000) &&
+    optInt(s.gapDays, 0, 2900) &&
     (s.gapDays ?? 0) <= (s.days ?? 60) - 10 &&
-    int(s.newTradesDuringWalk, 0, 99) &&
-    int(s.authFailAfter, 0, 1_000_000) &&
-    int(s.serverErrorEvery, 2, 1_000_000) &&
-    bool(s.canTrade) &&
-    bool(s.canWithdraw);
+    optInt(s.newTradesDuringWalk, 0, 99) &&
+    optInt(s.authFailAfter, 0, 1_000_000) &&
+    optInt(s.serverErrorEvery, 2, 1_000_000) &&
+    optBool(s.canTrade) &&
+    optBool(s.canWithdraw);
   if (!ok) throw new Error('sim: invalid account spec');
 }

@@ -20,7 +20,16 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DAY, hash32 } from './binance-prim.js';
 import { generateOkxAccount, okxInstruments, type OkxAccountData } from './okx-data.js';
-import { fmt10, listen, readBody, sendJson, splitUrl } from './sim-http.js';
+import {
+  fmt10,
+  listen,
+  readBody,
+  sendJson,
+  splitUrl,
+  optInt,
+  optBool,
+  isKeyName,
+} from './sim-http.js';
 import {
   ARCHIVE_FILE_PATH,
   ARCHIVE_REACH_MS,
@@ -601,9 +610,6 @@ export async function startOkxSim(opts: OkxSimOptions = {}): Promise<OkxSim> {
 }
 
 function checkSpec(s: OkxSimAccountSpec): void {
-  const int = (v: unknown, lo: number, hi: number) =>
-    v === undefined || (Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi);
-  const bool = (v: unknown) => v === undefined || typeof v === 'boolean';
   const quarters = (v: unknown) =>
     v === undefined ||
     (Array.isArray(v) &&
@@ -612,30 +618,29 @@ function checkSpec(s: OkxSimAccountSpec): void {
   const ok =
     typeof s === 'object' &&
     s !== null &&
-    typeof s.apiKey === 'string' &&
-    /^[A-Za-z0-9_-]{1,128}$/.test(s.apiKey) &&
+    isKeyName(s.apiKey) &&
     typeof s.apiSecret === 'string' &&
     s.apiSecret.length >= 1 &&
     s.apiSecret.length <= 256 &&
     typeof s.passphrase === 'string' &&
     s.passphrase.length >= 1 &&
     s.passphrase.length <= 64 &&
-    int(s.seed, 0, 2 ** 32) &&
-    int(s.spotFills, 0, 50_000) &&
-    int(s.trips, 0, 5_000) &&
-    int(s.burst, 0, 10_000) &&
-    int(s.flows, 0, 10_000) &&
-    int(s.days, 10, 730) &&
-    int(s.archiveReadyAfterPolls, 0, 1_000) &&
+    optInt(s.seed, 0, 2 ** 32) &&
+    optInt(s.spotFills, 0, 50_000) &&
+    optInt(s.trips, 0, 5_000) &&
+    optInt(s.burst, 0, 10_000) &&
+    optInt(s.flows, 0, 10_000) &&
+    optInt(s.days, 10, 730) &&
+    optInt(s.archiveReadyAfterPolls, 0, 1_000) &&
     quarters(s.archiveOngoing) &&
     quarters(s.archiveFails) &&
-    int(s.gapDays, 0, 300) &&
+    optInt(s.gapDays, 0, 300) &&
     (s.gapDays ?? 0) <= (s.days ?? 60) - 10 &&
-    int(s.authFailAfter, 0, 1_000_000) &&
-    int(s.serverErrorEvery, 2, 1_000_000) &&
-    int(s.uid, 1, 2 ** 52) &&
-    bool(s.pageEdgeDuplicates) &&
-    bool(s.canTrade) &&
-    bool(s.canWithdraw);
+    optInt(s.authFailAfter, 0, 1_000_000) &&
+    optInt(s.serverErrorEvery, 2, 1_000_000) &&
+    optInt(s.uid, 1, 2 ** 52) &&
+    optBool(s.pageEdgeDuplicates) &&
+    optBool(s.canTrade) &&
+    optBool(s.canWithdraw);
   if (!ok) throw new Error('sim: invalid account spec');
 }

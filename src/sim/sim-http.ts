@@ -1,5 +1,5 @@
 /**
- * HTTP plumbing shared by the Bybit, OKX and Kraken simulators: bounded body reads, JSON answers,
+ * HTTP plumbing and account-spec checks shared by the simulators: bounded body reads, JSON answers,
  * and a listening server with a close that does not wait for kept-alive client sockets.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -99,3 +99,13 @@ export function mulRound(v: bigint, rateE10: bigint, dp: number): bigint {
   const rounded = ((q < 0n ? q - unit / 2n : q + unit / 2n) / unit) * unit;
   return rounded;
 }
+
+// Account-spec checks shared by the simulators' `addAccount` (an absent optional field passes).
+/** undefined, or a safe integer in [lo, hi] */
+export const optInt = (v: unknown, lo: number, hi: number): boolean =>
+  v === undefined || (Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi);
+/** undefined, or a boolean */
+export const optBool = (v: unknown): boolean => v === undefined || typeof v === 'boolean';
+/** an API key name the simulators accept */
+export const isKeyName = (v: unknown): boolean =>
+  typeof v === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(v);
