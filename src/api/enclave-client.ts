@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { CodedError } from '../common/errors.js';
-import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder } from '../wire/frame.js';
+import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, turnWriter } from '../wire/frame.js';
 import {
   decodeResponse,
   encodeMessage,
@@ -49,6 +49,7 @@ export function createEnclaveClient(opts: {
   onCall?: (method: RpcMethod, seconds: number, outcome: string) => void;
 }): EnclaveClient {
   let socket: net.Socket | null = null;
+  let send: (frame: Uint8Array) => void = () => undefined;
   let connecting: Promise<net.Socket> | null = null;
   let nextId = 1;
   const pending = new Map<number, Pending>();
@@ -70,6 +71,7 @@ export function createEnclaveClient(opts: {
       const decoder = new FrameDecoder(DEFAULT_MAX_FRAME);
       s.once('connect', () => {
         socket = s;
+        send = turnWriter(s);
         connecting = null;
         resolve(s);
       });
@@ -125,7 +127,7 @@ export function createEnclaveClient(opts: {
         }, timeoutMs);
         pending.set(id, { resolve, reject, timer, ...(onProgress && { onProgress }) });
       });
-      s.write(encodeFrame(encodeMessage({ v: 1, id, method, body })));
+      send(encodeFrame(encodeMessage({ v: 1, id, method, body })));
       try {
         const out = await result;
         opts.onCall?.(method, (performance.now() - started) / 1000, 'ok');

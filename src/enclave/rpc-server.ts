@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { CodedError } from '../common/errors.js';
-import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder } from '../wire/frame.js';
+import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, turnWriter } from '../wire/frame.js';
 import {
   decodeRequest,
   encodeMessage,
@@ -47,9 +47,9 @@ export function createRpcServer(opts: RpcServerOptions): net.Server {
   let inflight = 0;
   return net.createServer((socket) => {
     const decoder = new FrameDecoder(DEFAULT_MAX_FRAME);
-    const send = (msg: RpcResponse | RpcProgressMessage): void => {
-      if (!socket.destroyed) socket.write(encodeFrame(encodeMessage(msg)));
-    };
+    const write = turnWriter(socket);
+    const send = (msg: RpcResponse | RpcProgressMessage): void =>
+      write(encodeFrame(encodeMessage(msg)));
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: Buffer) => {
       let frames: Uint8Array[];

@@ -7,6 +7,7 @@
  * await store.createSession({ sessionId, exchange: 'binance', label: 'main', expiresAt, envelope });
  */
 import { StoreError, type Db } from './db.js';
+import { groupCommit } from './group-commit.js';
 import { createHistoryStore } from './history-store.js';
 import type {
   AggregateRow,
@@ -50,6 +51,62 @@ const SESSION_COLUMNS = `session_id, exchange, label,
   CASE WHEN status = 'active' AND expires_at <= now() THEN 'expired' ELSE status END AS status,
   created_at, expires_at, revoked_at, account`;
 
+// One statement: one round trip instead of BEGIN, three INSERTs and COMMIT on a checked-out
+// connection, and still atomic (a statement is its own transaction: all rows or none). The
+// credentials and ops-log rows' foreign keys are checked at the end of the statement, when the
+// session row exists.
+const INSERT_SESSION = `WITH s AS (
+    INSERT INTO sessions (session_id, exchange, label, expires_at)
+    VALUES ($1, $2, $3, $4)
+    RETURNING session_id, expires_at
+  ), c AS (
+    INSERT INTO credentials (session_id, ephemeral_pub, nonce, ciphertext, tag, key_id, expires_at)
+    SELECT session_id, $5, $6, $7, $8, $9, expires_at FROM s
+  )
+  INSERT INTO ops_logs (session_id, event, detail)
+  SELECT session_id, 'session_created', $10::jsonb FROM s`;
+
+// The same for many sessions (group commit): one array per column, unnest() pairs them up again.
+const INSERT_SESSIONS = `WITH v AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
+                         $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[])
+      AS v(session_id, exchange, label, expires_at, ephemeral_pub, nonce, ciphertext, tag, key_id,
+           detail)
+  ), s AS (
+    INSERT INTO sessions (session_id, exchange, label, expires_at)
+    SELECT session_id, exchange, label, expires_at FROM v
+    RETURNING session_id
+  ), c AS (
+    INSERT INTO credentials (session_id, ephemeral_pub, nonce, ciphertext, tag, key_id, expires_at)
+    SELECT v.session_id, v.ephemeral_pub, v.nonce, v.ciphertext, v.tag, v.key_id, v.expires_at
+      FROM v JOIN s USING (session_id)
+  )
+  INSERT INTO ops_logs (session_id, event, detail)
+  SELECT v.session_id, 'session_created', v.detail FROM v JOIN s USING (session_id)`;
+
+function sessionParams(s: NewSession): unknown[] {
+  const e = s.envelope;
+  return [
+    s.sessionId,
+    s.exchange,
+    s.label,
+    s.expiresAt,
+    e.ephemeralPub,
+    e.nonce,
+    e.ciphertext,
+    e.tag,
+    e.keyId,
+    JSON.stringify(s.createdDetail),
+  ];
+}
+
+/** sessionParams of each row, transposed into one array per column. */
+function sessionColumns(rows: NewSession[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 10 }, () => []);
+  for (const r of rows) sessionParams(r).forEach((v, i) => columns[i]!.push(v));
+  return columns;
+}
+
 function toSession(r: SessionRecord): SessionRow {
   return {
     sessionId: r.session_id,
@@ -65,40 +122,22 @@ function toSession(r: SessionRecord): SessionRow {
 
 export function createStore(db: Db): Store {
   const histories = createHistoryStore(db);
+  const createSession = groupCommit<NewSession>({
+    // 2 × 64: two statements in flight keep the connection busy while the next batch gathers;
+    // beyond 64 rows a batch saves little more and only holds its first rows longer.
+    maxBatch: 64,
+    maxInflight: 1,
+    writeOne: (s) => db.query(INSERT_SESSION, sessionParams(s)).then(() => undefined),
+    writeMany: (rows) => db.query(INSERT_SESSIONS, sessionColumns(rows)).then(() => undefined),
+    // A CHECK, UNIQUE or type error may be one row's: retry alone so the others are stored.
+    retryAlone: (e) =>
+      e instanceof StoreError &&
+      (e.code === 'STORE_CONSTRAINT' || e.code === 'STORE_INVALID_ARGUMENT'),
+  });
   return {
     getHistory: (sessionId) => histories.load(sessionId),
 
-    async createSession(s: NewSession): Promise<void> {
-      const e = s.envelope;
-      // One statement: one round trip instead of BEGIN, three INSERTs and COMMIT on a checked-out
-      // connection, and still atomic (a statement is its own transaction: all rows or none). The
-      // credentials and ops-log rows' foreign keys are checked at the end of the statement, when
-      // the session row exists.
-      await db.query(
-        `WITH s AS (
-           INSERT INTO sessions (session_id, exchange, label, expires_at)
-           VALUES ($1, $2, $3, $4)
-           RETURNING session_id, expires_at
-         ), c AS (
-           INSERT INTO credentials (session_id, ephemeral_pub, nonce, ciphertext, tag, key_id, expires_at)
-           SELECT session_id, $5, $6, $7, $8, $9, expires_at FROM s
-         )
-         INSERT INTO ops_logs (session_id, event, detail)
-         SELECT session_id, 'session_created', $10::jsonb FROM s`,
-        [
-          s.sessionId,
-          s.exchange,
-          s.label,
-          s.expiresAt,
-          e.ephemeralPub,
-          e.nonce,
-          e.ciphertext,
-          e.tag,
-          e.keyId,
-          JSON.stringify(s.createdDetail),
-        ],
-      );
-    },
+    createSession,
 
     async getSession(sessionId: string): Promise<SessionRow | null> {
       const [r] = await db.query<SessionRecord>(

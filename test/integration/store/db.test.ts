@@ -117,6 +117,43 @@ describe('store round trips', () => {
     assert.ok(logs.every((l) => l.at instanceof Date));
   });
 
+  test('concurrent sessions are stored in multi-row batches, each row whole', async () => {
+    const rows = Array.from({ length: 40 }, (_, i) =>
+      newSession({ label: `batch ${i}`, createdDetail: { n: i } }),
+    );
+    await Promise.all(rows.map((s) => t.store.createSession(s)));
+    for (const [i, s] of rows.entries()) {
+      const row = await t.store.getSession(s.sessionId);
+      assert.equal(row?.label, `batch ${i}`);
+      assert.deepEqual(row?.expiresAt, s.expiresAt);
+      assert.deepEqual(await t.store.getCredential(s.sessionId), s.envelope);
+      const logs = await t.store.opsLogs(s.sessionId);
+      assert.deepEqual(
+        logs.map((l) => [l.event, l.detail]),
+        [['session_created', { n: i }]],
+      );
+    }
+    // Two statements go at once; the other 38 sessions queued behind them and went in batches.
+    const [n] = await t.db.query<{ c: number }>(
+      `SELECT count(DISTINCT xmin::text) AS c FROM sessions WHERE label LIKE 'batch %'`,
+    );
+    assert.ok(n!.c <= 4, `${n!.c} transactions for ${rows.length} sessions`);
+  });
+
+  test('a bad session among concurrent ones fails alone; the others are stored', async () => {
+    const good = Array.from({ length: 10 }, () => newSession());
+    const bad = newSession({ label: 'bad/label' }); // sessions_label_format refuses '/'
+    const rows = [...good.slice(0, 5), bad, ...good.slice(5)];
+    const outcomes = await Promise.allSettled(rows.map((s) => t.store.createSession(s)));
+    const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [[i, o.reason]] : []));
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0]![0], 5);
+    assert.equal((failed[0]![1] as StoreError).code, 'STORE_CONSTRAINT');
+    assert.equal((failed[0]![1] as StoreError).constraint, 'sessions_label_format');
+    assert.equal(await t.store.getSession(bad.sessionId), null);
+    for (const s of good) assert.deepEqual(await t.store.getCredential(s.sessionId), s.envelope);
+  });
+
   test('ping resolves', () => t.store.ping());
 });
 

@@ -1,0 +1,77 @@
+/**
+ * Group commit: many callers each hand in one row and get their own outcome, while the database
+ * sees one statement and one commit (one WAL flush) per batch. No timer and no added latency: a
+ * row is written at once when fewer than `maxInflight` batches are being written; otherwise it
+ * waits for one of them to finish and goes with every row that queued meanwhile. Under load the
+ * batches grow by themselves, which is what cuts the per-row cost of parse, plan, round trip,
+ * commit and WAL flush (docs/benchmarks.md).
+ *
+ * Written here because what a batch does on failure is the store's business: when a batch is
+ * refused for its data (a constraint, a bad value), one row may be at fault, so each row is
+ * written again alone and gets its own answer; any other failure (database unavailable, timeout)
+ * is every row's answer.
+ *
+ * @example
+ * const insert = groupCommit({ maxBatch: 128, maxInflight: 2, writeOne, writeMany, retryAlone });
+ * await insert(row); // resolves when the row's batch has committed
+ */
+export interface GroupCommitOptions<T> {
+  /** Most rows in one statement. */
+  maxBatch: number;
+  /** Most statements in flight at once. */
+  maxInflight: number;
+  /** Writes one row (also used for a batch of one). */
+  writeOne(row: T): Promise<void>;
+  /** Writes rows.length ≥ 2 rows atomically: all or none. */
+  writeMany(rows: T[]): Promise<void>;
+  /** Whether a failed batch may be down to one row's data, so that rows are retried alone. */
+  retryAlone(err: unknown): boolean;
+}
+
+interface Waiting<T> {
+  row: T;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export function groupCommit<T>(opts: GroupCommitOptions<T>): (row: T) => Promise<void> {
+  if (opts.maxBatch < 1 || opts.maxInflight < 1)
+    throw new RangeError('maxBatch and maxInflight ≥ 1');
+  const queue: Waiting<T>[] = [];
+  let inflight = 0;
+
+  const settleAlone = (w: Waiting<T>): Promise<void> =>
+    opts.writeOne(w.row).then(w.resolve, w.reject);
+
+  const write = async (batch: Waiting<T>[]): Promise<void> => {
+    if (batch.length === 1) return settleAlone(batch[0]!);
+    try {
+      await opts.writeMany(batch.map((w) => w.row));
+    } catch (err) {
+      if (!opts.retryAlone(err)) {
+        for (const w of batch) w.reject(err);
+        return;
+      }
+      await Promise.all(batch.map(settleAlone));
+      return;
+    }
+    for (const w of batch) w.resolve();
+  };
+
+  const pump = (): void => {
+    while (inflight < opts.maxInflight && queue.length > 0) {
+      const batch = queue.splice(0, opts.maxBatch);
+      inflight++;
+      void write(batch).finally(() => {
+        inflight--;
+        pump();
+      });
+    }
+  };
+
+  return (row) =>
+    new Promise<void>((resolve, reject) => {
+      queue.push({ row, resolve, reject });
+      pump();
+    });
+}

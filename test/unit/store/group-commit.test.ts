@@ -1,0 +1,82 @@
+/** Group commit: batches form only while statements are in flight; each row gets its own answer. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { groupCommit } from '../../../src/store/group-commit.js';
+
+/** A writer whose statements finish only when the test says so, recording what it was given. */
+function gatedWriter(
+  opts: { failMany?: (rows: number[]) => unknown; failOne?: (row: number) => unknown } = {},
+) {
+  const calls: number[][] = [];
+  const gates: Array<() => void> = [];
+  const run = (rows: number[], fail: unknown): Promise<void> => {
+    calls.push(rows);
+    return new Promise((resolve, reject) =>
+      gates.push(() => (fail === undefined ? resolve() : reject(fail))),
+    );
+  };
+  return {
+    calls,
+    /** Finishes every statement started so far. */
+    release: async () => {
+      for (const g of gates.splice(0)) g();
+      await new Promise((r) => setImmediate(r));
+    },
+    writeOne: (row: number) => run([row], opts.failOne?.(row)),
+    writeMany: (rows: number[]) => run(rows, opts.failMany?.(rows)),
+  };
+}
+
+const settle = (ps: Promise<void>[]) =>
+  Promise.allSettled(ps).then((r) =>
+    r.map((x) => (x.status === 'fulfilled' ? 'ok' : String(x.reason))),
+  );
+
+test('rows go at once while statements are free, then in batches of what queued', async () => {
+  const w = gatedWriter();
+  const insert = groupCommit({ maxBatch: 3, maxInflight: 2, retryAlone: () => false, ...w });
+  const done = settle([1, 2, 3, 4, 5, 6, 7].map(insert));
+  assert.deepEqual(w.calls, [[1], [2]]); // two in flight, the rest wait
+  await w.release();
+  assert.deepEqual(w.calls.slice(2), [
+    [3, 4, 5],
+    [6, 7],
+  ]); // at most maxBatch, in arrival order
+  await w.release();
+  assert.deepEqual(await done, ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+  assert.equal(w.calls.length, 4);
+});
+
+test('a batch refused for its data is retried row by row: only the bad row fails', async () => {
+  const bad = new Error('constraint');
+  const w = gatedWriter({
+    failMany: (rows) => (rows.includes(4) ? bad : undefined),
+    failOne: (row) => (row === 4 ? bad : undefined),
+  });
+  const insert = groupCommit({ maxBatch: 8, maxInflight: 1, retryAlone: (e) => e === bad, ...w });
+  const done = settle([1, 2, 3, 4, 5].map(insert));
+  await w.release(); // [1]
+  await w.release(); // [2,3,4,5] fails
+  assert.deepEqual(w.calls.slice(-5), [[2, 3, 4, 5], [2], [3], [4], [5]]);
+  await w.release();
+  assert.deepEqual(await done, ['ok', 'ok', 'ok', 'Error: constraint', 'ok']);
+});
+
+test('any other failure is every row’s answer, without retries', async () => {
+  const down = new Error('unavailable');
+  const w = gatedWriter({ failMany: () => down });
+  const insert = groupCommit({ maxBatch: 8, maxInflight: 1, retryAlone: () => false, ...w });
+  const done = settle([1, 2, 3].map(insert));
+  await w.release();
+  await w.release();
+  assert.deepEqual(await done, ['ok', 'Error: unavailable', 'Error: unavailable']);
+  assert.equal(w.calls.length, 2);
+});
+
+test('limits must be positive', () => {
+  const w = gatedWriter();
+  assert.throws(
+    () => groupCommit({ maxBatch: 0, maxInflight: 1, retryAlone: () => false, ...w }),
+    RangeError,
+  );
+});
