@@ -48,9 +48,13 @@ export function createEnclaveClient(opts: {
   defaultTimeoutMs: number;
   onCall?: (method: RpcMethod, seconds: number, outcome: string) => void;
 }): EnclaveClient {
-  let socket: net.Socket | null = null;
-  let send: (frame: Uint8Array) => void = () => undefined;
-  let connecting: Promise<net.Socket> | null = null;
+  /** The open connection and its writer. */
+  interface Conn {
+    s: net.Socket;
+    send: (frame: Uint8Array) => void;
+  }
+  let socket: Conn | null = null;
+  let connecting: Promise<Conn> | null = null;
   let nextId = 1;
   const pending = new Map<number, Pending>();
   const unavailable = (): EnclaveCallError =>
@@ -64,16 +68,16 @@ export function createEnclaveClient(opts: {
     }
   };
 
-  const connect = (): Promise<net.Socket> => {
-    if (socket && !socket.destroyed) return Promise.resolve(socket);
-    connecting ??= new Promise<net.Socket>((resolve, reject) => {
+  const connect = (): Promise<Conn> => {
+    if (socket && !socket.s.destroyed) return Promise.resolve(socket);
+    connecting ??= new Promise<Conn>((resolve, reject) => {
       const s = net.createConnection(opts.socketPath);
       const decoder = new FrameDecoder(DEFAULT_MAX_FRAME);
       s.once('connect', () => {
-        socket = s;
-        send = turnWriter(s);
+        const conn = { s, send: turnWriter(s) };
+        socket = conn;
         connecting = null;
-        resolve(s);
+        resolve(conn);
       });
       s.on('error', () => {
         if (connecting) {
@@ -83,7 +87,7 @@ export function createEnclaveClient(opts: {
         s.destroy();
       });
       s.on('close', () => {
-        if (socket === s) socket = null;
+        if (socket?.s === s) socket = null;
         failAll();
       });
       s.on('data', (chunk: Buffer) => {
@@ -115,7 +119,7 @@ export function createEnclaveClient(opts: {
   return {
     async call(method, body, timeoutMs = opts.defaultTimeoutMs, onProgress) {
       const started = performance.now();
-      const s = await connect().catch((e: Error) => {
+      const { send } = await connect().catch((e: Error) => {
         opts.onCall?.(method, (performance.now() - started) / 1000, 'unavailable');
         throw e;
       });
@@ -142,7 +146,7 @@ export function createEnclaveClient(opts: {
       }
     },
     close() {
-      socket?.destroy();
+      socket?.s.destroy();
       failAll();
     },
   };
