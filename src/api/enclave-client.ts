@@ -5,7 +5,8 @@
  */
 import net from 'node:net';
 import { CodedError } from '../common/errors.js';
-import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, turnWriter } from '../wire/frame.js';
+import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder } from '../wire/frame.js';
+import { turnWriter } from '../runtime/turn-writer.js';
 import {
   decodeResponse,
   encodeMessage,

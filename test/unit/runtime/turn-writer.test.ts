@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import { encodeFrame, FrameDecoder, turnWriter } from '../../../src/wire/frame.js';
+import { turnWriter } from '../../../src/runtime/turn-writer.js';
+import { encodeFrame, FrameDecoder } from '../../../src/wire/frame.js';
 
 const turn = () => new Promise((r) => setImmediate(r));
 
