@@ -1,6 +1,10 @@
 /**
  * The HTTP API under load, on loopback, with real processes:
  *   ceiling             a bare Fastify app, one POST route answering {ok:true} (the peer)
+ *   floor               the least this architecture can do per submit_key (bench/lib/floor-*.ts):
+ *                       a Fastify route, an RPC to a separate process that makes the envelope's
+ *                       one X25519 agreement, one group-committed row in one bare table; where
+ *                       the floor is below a goal, no implementation reaches the goal here
  *   submit_key          the real host (dist/api/main.js) and its enclave, a fresh PostgreSQL
  *                       database, real envelopes sealed with CryptoHelper.encryptCredentials
  *   request_aggregates  sessions of a small simulator account (50 fills), the enclave fetching
@@ -292,6 +296,21 @@ try {
   );
   cleanups.push(() => host.stop());
 
+  // The floor: its enclave on a Unix socket, its host on the same database (its own table).
+  const floorSocket = join(dataDir, 'floor.sock');
+  const floorEnclave = await startProcess(
+    ['--import', 'tsx', 'bench/lib/floor-enclave.ts', floorSocket, LIFELINE_FLAG],
+    {},
+    /"socket":/,
+  );
+  cleanups.push(() => floorEnclave.stop());
+  const floor = await startProcess(
+    ['--import', 'tsx', 'bench/lib/floor-host.ts', floorSocket, dbUrl.toString(), LIFELINE_FLAG],
+    {},
+    urlLine,
+  );
+  cleanups.push(() => floor.stop());
+
   // 3. Envelopes: the demo account for submit_key, the small account for aggregates.
   const api = CryptoHelper.connect(base);
   const quote = await api.quote();
@@ -333,11 +352,18 @@ try {
   if (flags.warmup > 0) {
     log('warm-up…');
     await load(`${ceilingUrl}`, '/ceiling', submitBodies, flags.warmup, connections, {});
+    await load(floor.match[1]!, '/floor', submitBodies, flags.warmup, connections, {});
     await load(base, '/enclave/submit_key', submitBodies, flags.warmup, connections, hostGroups);
   }
   log(`ceiling: ${duration} s, ${connections} connections…`);
   const ceil = await load(ceilingUrl, '/ceiling', submitBodies, duration, connections, {
     'bare fastify': () => [ceiling.proc.pid!],
+  });
+  log(`floor: ${duration} s, ${connections} connections…`);
+  const floorRun = await load(floor.match[1]!, '/floor', submitBodies, duration, connections, {
+    'floor host': () => [floor.proc.pid!],
+    'floor enclave': () => [floorEnclave.proc.pid!],
+    postgres: pgBackends,
   });
   log(`submit_key: ${duration} s, ${connections} connections…`);
   const submit = await load(
@@ -390,13 +416,16 @@ try {
     ],
     [
       row('ceiling (bare Fastify)', connections, ceil),
+      row('floor (RPC + X25519 + insert)', connections, floorRun),
       row('POST /enclave/submit_key', connections, submit),
       row('POST /enclave/request_aggregates', flags['agg-connections'], agg),
     ],
   );
   const ratio = submit.rps / ceil.rps;
+  const floorRatio = floorRun.rps / ceil.rps;
   process.stdout.write(
-    `\nsubmit_key / ceiling: ${round(ratio * 100, 1)} % (goal ≥ 35 %), p99 ${round(submit.result.latency.p99, 1)} ms (goal < 50 ms)\n\n`,
+    `\nsubmit_key / ceiling: ${round(ratio * 100, 1)} % (goal ≥ 35 %), p99 ${round(submit.result.latency.p99, 1)} ms (goal < 50 ms)\n` +
+      `floor / ceiling: ${round(floorRatio * 100, 1)} %, submit_key / floor: ${round((submit.rps / floorRun.rps) * 100, 1)} %\n\n`,
   );
   const cpuRows = (name: string, l: Load) =>
     Object.entries(l.cpu).map(([g, ms]) => [
@@ -410,6 +439,7 @@ try {
     ['run', 'process', 'CPU ms', 'CPU µs / request', 'of one core'],
     [
       ...cpuRows('ceiling', ceil),
+      ...cpuRows('floor', floorRun),
       ...cpuRows('submit_key', submit),
       ...cpuRows('request_aggregates', agg),
     ],
@@ -445,9 +475,11 @@ try {
   report(
     'api',
     { ...figs('submit_key', submit), ...figs('request_aggregates', agg) },
-    figs('ceiling', ceil),
+    { ...figs('ceiling', ceil), ...figs('floor', floorRun) },
     {
       submit_key_over_ceiling: round(ratio, 3),
+      floor_over_ceiling: round(floorRatio, 3),
+      submit_key_over_floor: round(submit.rps / floorRun.rps, 3),
     },
   );
 } finally {

@@ -1,10 +1,12 @@
 /**
  * Group commit: many callers each hand in one row and get their own outcome, while the database
- * sees one statement and one commit (one WAL flush) per batch. No timer and no added latency: a
- * row is written at once when fewer than `maxInflight` batches are being written; otherwise it
- * waits for one of them to finish and goes with every row that queued meanwhile. Under load the
- * batches grow by themselves, which is what cuts the per-row cost of parse, plan, round trip,
- * commit and WAL flush (docs/benchmarks.md).
+ * sees one statement and one commit (one WAL flush) per batch. No timer: the rows handed in
+ * during one turn of the event loop go together at the end of that turn (setImmediate) when fewer
+ * than `maxInflight` batches are being written; otherwise they wait for one of them to finish and
+ * go with every row that queued meanwhile. A burst of answers from the enclave arrives in one
+ * turn, so it becomes one batch rather than a lone first row and a second batch behind it. Under
+ * load the batches grow by themselves, which is what cuts the per-row cost of parse, plan, round
+ * trip, commit and WAL flush (docs/benchmarks.md).
  *
  * Written here because what a batch does on failure is the store's business: when a batch is
  * refused for its data (a constraint, a bad value), one row may be at fault, so each row is
@@ -39,6 +41,7 @@ export function groupCommit<T>(opts: GroupCommitOptions<T>): (row: T) => Promise
     throw new RangeError('maxBatch and maxInflight ≥ 1');
   const queue: Waiting<T>[] = [];
   let inflight = 0;
+  let scheduled = false;
 
   const settleAlone = (w: Waiting<T>): Promise<void> =>
     opts.writeOne(w.row).then(w.resolve, w.reject);
@@ -69,9 +72,17 @@ export function groupCommit<T>(opts: GroupCommitOptions<T>): (row: T) => Promise
     }
   };
 
+  const endOfTurn = (): void => {
+    scheduled = false;
+    pump();
+  };
+
   return (row) =>
     new Promise<void>((resolve, reject) => {
       queue.push({ row, resolve, reject });
-      pump();
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(endOfTurn);
+      }
     });
 }

@@ -133,7 +133,7 @@ describe('store round trips', () => {
         [['session_created', { n: i }]],
       );
     }
-    // Two statements go at once; the other 38 sessions queued behind them and went in batches.
+    // Handed in during one turn, the 40 sessions go in one statement (maxBatch allowing).
     const [n] = await t.db.query<{ c: number }>(
       `SELECT count(DISTINCT xmin::text) AS c FROM sessions WHERE label LIKE 'batch %'`,
     );

@@ -27,23 +27,26 @@ function gatedWriter(
   };
 }
 
+const turn = () => new Promise((r) => setImmediate(r));
 const settle = (ps: Promise<void>[]) =>
   Promise.allSettled(ps).then((r) =>
     r.map((x) => (x.status === 'fulfilled' ? 'ok' : String(x.reason))),
   );
 
-test('rows go at once while statements are free, then in batches of what queued', async () => {
+test('a turn’s rows go together at its end, then in batches of what queued', async () => {
   const w = gatedWriter();
   const insert = groupCommit({ maxBatch: 3, maxInflight: 2, retryAlone: () => false, ...w });
-  const done = settle([1, 2, 3, 4, 5, 6, 7].map(insert));
-  assert.deepEqual(w.calls, [[1], [2]]); // two in flight, the rest wait
+  const first = [1, 2, 3, 4].map(insert);
+  assert.deepEqual(w.calls, []); // nothing before the turn ends
+  await turn();
+  assert.deepEqual(w.calls, [[1, 2, 3], [4]]); // at most maxBatch, in arrival order
+  const second = [5, 6, 7, 8].map(insert);
+  await turn();
+  assert.equal(w.calls.length, 2); // two statements in flight: the turn's rows wait
   await w.release();
-  assert.deepEqual(w.calls.slice(2), [
-    [3, 4, 5],
-    [6, 7],
-  ]); // at most maxBatch, in arrival order
+  assert.deepEqual(w.calls.slice(2), [[5, 6, 7], [8]]);
   await w.release();
-  assert.deepEqual(await done, ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+  assert.deepEqual(await settle([...first, ...second]), Array(8).fill('ok'));
   assert.equal(w.calls.length, 4);
 });
 
@@ -55,9 +58,9 @@ test('a batch refused for its data is retried row by row: only the bad row fails
   });
   const insert = groupCommit({ maxBatch: 8, maxInflight: 1, retryAlone: (e) => e === bad, ...w });
   const done = settle([1, 2, 3, 4, 5].map(insert));
-  await w.release(); // [1]
-  await w.release(); // [2,3,4,5] fails
-  assert.deepEqual(w.calls.slice(-5), [[2, 3, 4, 5], [2], [3], [4], [5]]);
+  await turn();
+  await w.release(); // [1,2,3,4,5] fails
+  assert.deepEqual(w.calls, [[1, 2, 3, 4, 5], [1], [2], [3], [4], [5]]);
   await w.release();
   assert.deepEqual(await done, ['ok', 'ok', 'ok', 'Error: constraint', 'ok']);
 });
@@ -67,10 +70,10 @@ test('any other failure is every row’s answer, without retries', async () => {
   const w = gatedWriter({ failMany: () => down });
   const insert = groupCommit({ maxBatch: 8, maxInflight: 1, retryAlone: () => false, ...w });
   const done = settle([1, 2, 3].map(insert));
+  await turn();
   await w.release();
-  await w.release();
-  assert.deepEqual(await done, ['ok', 'Error: unavailable', 'Error: unavailable']);
-  assert.equal(w.calls.length, 2);
+  assert.deepEqual(await done, ['Error: unavailable', 'Error: unavailable', 'Error: unavailable']);
+  assert.equal(w.calls.length, 1);
 });
 
 test('limits must be positive', () => {
