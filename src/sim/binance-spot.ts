@@ -3,7 +3,7 @@
  * (rest-api.md "Account information", "Account trade list", "General API Information").
  */
 import { SYMBOLS, type SimTrade } from './binance-data.js';
-import { bad, mandatory, toMs } from './binance-http.js';
+import { bad, intParam, mandatory } from './binance-http.js';
 import { DAY, fmt8 } from './binance-prim.js';
 
 /** What these endpoints read of an account. */
@@ -69,21 +69,11 @@ export function myTrades(
   const symbol = p.get('symbol');
   if (symbol === undefined || symbol === '') throw mandatory('symbol');
   if (!SYMBOLS.some((s) => s.symbol === symbol)) throw bad(-1121, 'Invalid symbol.');
-  const num = (k: string): number | undefined => {
-    const v = p.get(k);
-    if (v === undefined) return undefined;
-    if (!/^\d{1,19}$/.test(v))
-      throw bad(
-        -1100,
-        `Illegal characters found in parameter '${k}'; legal range is '^[0-9]{1,20}$'.`,
-      );
-    return Number(v);
-  };
-  const orderId = num('orderId');
-  const fromId = num('fromId');
-  const rawStart = num('startTime');
-  const rawEnd = num('endTime');
-  const lim = num('limit') ?? 500;
+  const orderId = intParam(p, 'orderId');
+  const fromId = intParam(p, 'fromId');
+  const start = intParam(p, 'startTime');
+  const end = intParam(p, 'endTime');
+  const lim = intParam(p, 'limit') ?? 500;
   // choice: the docs only say "Maximum: 1000"; we reject rather than clamp, so a client that
   // assumes bigger pages fails loudly instead of silently losing rows
   if (lim < 1 || lim > 1000) throw bad(-1130, "Data sent for parameter 'limit' is not valid.");
@@ -101,8 +91,6 @@ export function myTrades(
   ) {
     throw bad(-1128, 'Combination of optional parameters invalid.');
   }
-  const start = rawStart === undefined ? undefined : toMs(rawStart);
-  const end = rawEnd === undefined ? undefined : toMs(rawEnd);
   if (start !== undefined && end !== undefined && end - start > DAY)
     throw bad(-1127, 'More than 24 hours between startTime and endTime.');
   let rows = a.bySymbol.get(symbol) ?? [];

@@ -15,8 +15,7 @@
  * `{code,msg}` errors, never logged. Secrets live only in memory, inside the account table.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { generateAccount } from './binance-account.js';
 import { SYMBOLS, symbolInfo, type SimSymbol, type SimTrade } from './binance-data.js';
 import {
@@ -43,7 +42,7 @@ import {
   type UsdmSpec,
   type UsdmTrade,
 } from './binance-usdm.js';
-import { optInt, isKeyName } from './sim-http.js';
+import { optInt, isKeyAndSecret, listen, readBody, sendJson, splitUrl } from './sim-http.js';
 
 export type { SimTrade } from './binance-data.js';
 export type { SimDeposit, SimWithdrawal } from './binance-flows.js';
@@ -130,6 +129,8 @@ export const DEMO_WITHDRAW_ACCOUNT = {
 } as const;
 
 const MAX_RECV_WINDOW = 60_000;
+/** Binance's own spelling of the JSON content type. */
+const JSON_TYPE = { 'Content-Type': 'application/json;charset=UTF-8' };
 /** BREAK symbols stopped trading this long before the current UTC day: no candles after it */
 const HALT_BEFORE_END = 30 * DAY;
 
@@ -544,10 +545,7 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const rawUrl = req.url ?? '/';
-    const q = rawUrl.indexOf('?');
-    const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
-    const rawQuery = q < 0 ? '' : rawUrl.slice(q + 1);
+    const { path, rawQuery } = splitUrl(req);
     const rawBody = await readBody(req, 64 * 1024);
     if (path.startsWith('/__sim/')) return admin(req, res, path, rawQuery, rawBody);
     const fault = faultPlan.pick(path);
@@ -645,24 +643,15 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
 
   addAccount({ ...DEMO_ACCOUNT, usdm: { fills: 300, burst: 2000, delisted: true } }, true);
   addAccount({ ...DEMO_WITHDRAW_ACCOUNT, fills: 50 });
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent)
-        send(res, 500, {
-          code: -1000,
-          msg: 'An unknown error occurred while processing the request.',
-        });
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const server = await listen(
+    opts.port ?? 0,
+    opts.host ?? '127.0.0.1',
+    handle,
+    { code: -1000, msg: 'An unknown error occurred while processing the request.' },
+    JSON_TYPE,
+  );
   return {
-    url: `http://${host}:${addr.port}`,
+    url: server.url,
     addAccount: (a) => addAccount(a),
     truth,
     usdmTruth,
@@ -674,28 +663,8 @@ export async function startBinanceSim(opts: BinanceSimOptions = {}): Promise<Bin
     },
     tradeRowsServed: (apiKey) => account(apiKey).tradeRowsServed,
     setFaults: (rules) => faultPlan.set(rules),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections(); // clients keep sockets alive; don't wait for them
-      }),
+    close: server.close,
   };
-}
-
-function readBody(req: IncomingMessage, max: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n > max) {
-        reject(new Error('sim: body too large'));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 /** `headers` carries the used-weight header of the request's pool, and Retry-After. */
@@ -705,13 +674,7 @@ function send(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const json = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json;charset=UTF-8',
-    'Content-Length': Buffer.byteLength(json),
-    ...headers,
-  });
-  res.end(json);
+  sendJson(res, status, body, { ...JSON_TYPE, ...headers });
 }
 
 /** The `reset` fault: full headers, half the body, then the socket is destroyed mid-response. */
@@ -722,22 +685,13 @@ function sendTruncated(
   headers: Record<string, string> = {},
 ): void {
   const json = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, {
-    'Content-Type': 'application/json;charset=UTF-8',
-    'Content-Length': json.length,
-    ...headers,
-  });
+  res.writeHead(status, { ...JSON_TYPE, 'Content-Length': json.length, ...headers });
   res.write(json.subarray(0, Math.floor(json.length / 2)), () => res.socket?.destroy());
 }
 
 function checkSpec(s: SimAccountSpec): void {
   const ok =
-    typeof s === 'object' &&
-    s !== null &&
-    isKeyName(s.apiKey) &&
-    typeof s.apiSecret === 'string' &&
-    s.apiSecret.length >= 1 &&
-    s.apiSecret.length <= 256 &&
+    isKeyAndSecret(s) &&
     (s.seed === undefined || Number.isSafeInteger(s.seed)) &&
     (s.fills === undefined ||
       (Number.isSafeInteger(s.fills) && s.fills >= 0 && s.fills <= 100_000)) &&

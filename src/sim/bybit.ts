@@ -31,8 +31,10 @@ import {
   splitUrl,
   optInt,
   optBool,
-  isKeyName,
+  isKeyAndSecret,
 } from './sim-http.js';
+import { accountBook, serveAdmin, simHandle, type SimHandle } from './sim-accounts.js';
+import { rollingWindow } from './rolling-window.js';
 
 export type {
   SimBybitDeposit,
@@ -85,13 +87,7 @@ export interface BybitSimStats {
   duplicatesServed: number;
 }
 
-export interface BybitSim {
-  url: string;
-  close(): Promise<void>;
-  addAccount(a: BybitSimAccountSpec): void;
-  truth(apiKey: string): BybitAccountData;
-  stats(): BybitSimStats;
-}
+export type BybitSim = SimHandle<BybitSimAccountSpec, BybitAccountData, BybitSimStats>;
 
 export const BYBIT_DEMO_ACCOUNT = {
   apiKey: 'demo-bybit-key',
@@ -153,9 +149,8 @@ export async function startBybitSim(opts: BybitSimOptions = {}): Promise<BybitSi
   const now = opts.now ?? Date.now;
   const seed = opts.seed ?? 1;
   const end = Math.floor(now() / DAY) * DAY;
-  const accounts = new Map<string, Account>();
-  const uidWindows = new Map<string, number[]>();
-  const ipWindows = new Map<string, number[]>();
+  const perUid = rollingWindow(now);
+  const perIp = rollingWindow(now);
   const stats: BybitSimStats = {
     requests: 0,
     rateLimited: 0,
@@ -165,37 +160,22 @@ export async function startBybitSim(opts: BybitSimOptions = {}): Promise<BybitSi
   };
   let errorBurst = 0;
 
-  function addAccount(spec: BybitSimAccountSpec): void {
-    checkSpec(spec);
-    if (accounts.has(spec.apiKey)) throw new Error('sim: account already exists');
-    const aSeed = spec.seed ?? hash32(spec.apiKey, seed);
-    accounts.set(spec.apiKey, {
-      spec: { ...spec },
-      secret: Buffer.from(spec.apiSecret, 'utf8'),
-      uid: spec.uid ?? 100_000_000 + (aSeed % 900_000_000),
-      data: generateBybitAccount({
-        seed: aSeed,
-        spotFills: spec.spotFills ?? 200,
-        trips: spec.trips ?? 40,
-        burst: spec.burst ?? 0,
-        end,
-        days: spec.days ?? 60,
-        gapDays: spec.gapDays ?? 0,
-      }),
-      signed: 0,
-      revoked: false,
-    });
-  }
-
-  /** A rolling-window counter; returns the requests left, or -1 when this one is refused. */
-  function take(windows: Map<string, number[]>, key: string, limit: number, span: number) {
-    const t = now();
-    const w = (windows.get(key) ?? []).filter((x) => x > t - span);
-    windows.set(key, w);
-    if (w.length >= limit) return { left: -1, reset: w[0]! + span };
-    w.push(t);
-    return { left: limit - w.length, reset: t };
-  }
+  const accounts = accountBook<BybitSimAccountSpec, Account>(seed, checkSpec, (spec, aSeed) => ({
+    spec: { ...spec },
+    secret: Buffer.from(spec.apiSecret, 'utf8'),
+    uid: spec.uid ?? 100_000_000 + (aSeed % 900_000_000),
+    data: generateBybitAccount({
+      seed: aSeed,
+      spotFills: spec.spotFills ?? 200,
+      trips: spec.trips ?? 40,
+      burst: spec.burst ?? 0,
+      end,
+      days: spec.days ?? 60,
+      gapDays: spec.gapDays ?? 0,
+    }),
+    signed: 0,
+    revoked: false,
+  }));
 
   function authenticate(req: IncomingMessage, rawQuery: string): Account {
     const h = (n: string) => {
@@ -492,10 +472,16 @@ export async function startBybitSim(opts: BybitSimOptions = {}): Promise<BybitSi
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { path, rawQuery } = splitUrl(req);
     const rawBody = await readBody(req, 64 * 1024);
-    if (path.startsWith('/__sim/')) return admin(req, res, path, rawQuery, rawBody);
+    if (path.startsWith('/__sim/'))
+      return serveAdmin(
+        { req, res, path, rawQuery, body: rawBody },
+        accounts,
+        (a) => structuredClone(a.data),
+        (msg) => ({ retCode: -1, retMsg: msg }),
+      );
     stats.requests++;
     const ip = req.socket.remoteAddress ?? '?';
-    if (take(ipWindows, ip, IP_LIMIT, IP_WINDOW).left < 0) {
+    if (perIp(ip, IP_LIMIT, IP_WINDOW).left < 0) {
       stats.rateLimited++;
       res.writeHead(403, { 'Content-Type': 'text/html' });
       return void res.end('<html><body>403 Forbidden: access too frequent</body></html>');
@@ -526,7 +512,7 @@ export async function startBybitSim(opts: BybitSimOptions = {}): Promise<BybitSi
           return void res.end('<html><body>Bad Gateway</body></html>');
         }
         const limit = UID_LIMITS[path] ?? 10;
-        const r = take(uidWindows, `${acct.uid}|${path}`, limit, 1000);
+        const r = perUid(`${acct.uid}|${path}`, limit, 1000);
         headers = {
           'X-Bapi-Limit': String(limit),
           'X-Bapi-Limit-Status': String(Math.max(0, r.left)),
@@ -557,62 +543,17 @@ export async function startBybitSim(opts: BybitSimOptions = {}): Promise<BybitSi
     }
   }
 
-  function admin(
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
-    rawQuery: string,
-    rawBody: string,
-  ): void {
-    if (req.method === 'POST' && path === '/__sim/accounts') {
-      try {
-        addAccount(JSON.parse(rawBody) as BybitSimAccountSpec);
-      } catch {
-        return sendJson(res, 400, {
-          retCode: -1,
-          retMsg: 'sim: invalid or duplicate account spec',
-        });
-      }
-      return sendJson(res, 201, { ok: true });
-    }
-    if (req.method === 'GET' && path === '/__sim/truth') {
-      const a = accounts.get(new URLSearchParams(rawQuery).get('apiKey') ?? '');
-      if (!a) return sendJson(res, 404, { retCode: -1, retMsg: 'sim: unknown account' });
-      return sendJson(res, 200, truth(a));
-    }
-    sendJson(res, 404, { retCode: -1, retMsg: `sim: no such endpoint ${req.method} ${path}` });
-  }
-
-  function truth(a: Account): BybitAccountData {
-    return structuredClone(a.data);
-  }
-
-  addAccount({ ...BYBIT_DEMO_ACCOUNT, burst: 2000 });
+  accounts.add({ ...BYBIT_DEMO_ACCOUNT, burst: 2000 });
   const server = await listen(opts.port ?? 0, opts.host ?? '127.0.0.1', handle, {
     retCode: 10016,
     retMsg: 'Internal server error.',
   });
-  return {
-    url: server.url,
-    close: server.close,
-    addAccount,
-    truth(apiKey) {
-      const a = accounts.get(apiKey);
-      if (!a) throw new Error('sim: unknown account');
-      return truth(a);
-    },
-    stats: () => ({ ...stats }),
-  };
+  return simHandle(server, accounts, stats);
 }
 
 function checkSpec(s: BybitSimAccountSpec): void {
   const ok =
-    typeof s === 'object' &&
-    s !== null &&
-    isKeyName(s.apiKey) &&
-    typeof s.apiSecret === 'string' &&
-    s.apiSecret.length >= 1 &&
-    s.apiSecret.length <= 256 &&
+    isKeyAndSecret(s) &&
     optInt(s.seed, 0, 2 ** 32) &&
     optInt(s.spotFills, 0, 50_000) &&
     optInt(s.trips, 0, 5_000) &&

@@ -15,8 +15,7 @@
  * demo account's is printed at start).
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildMarket, ticksAt, type MarketPath } from './binance-market.js';
 import { DAY, fmt8, hash32, hex, prng } from './binance-prim.js';
 import {
@@ -39,7 +38,7 @@ import {
   products,
 } from './coinbase-endpoints.js';
 import { JwtRejected, verifyCdpJwt } from './coinbase-jwt.js';
-import { optInt } from './sim-http.js';
+import { listen, optInt, readBody, sendJson } from './sim-http.js';
 
 export type { CbFill, CbTransaction } from './coinbase-data.js';
 export { MAX_FILLS_PAGE } from './coinbase-endpoints.js';
@@ -260,7 +259,7 @@ export async function startCoinbaseSim(opts: CoinbaseSimOptions = {}): Promise<C
     const url = new URL(req.url ?? '/', 'http://sim');
     const path = url.pathname;
     const q = url.searchParams;
-    const body = await readBody(req);
+    const body = await readBody(req, 64 * 1024);
     if (path.startsWith('/__sim/')) return admin(req, res, path, q, body);
     try {
       if (req.method !== 'GET')
@@ -273,14 +272,14 @@ export async function startCoinbaseSim(opts: CoinbaseSimOptions = {}): Promise<C
         if (limited) throw limited;
         if (path === '/api/v3/brokerage/time') {
           const t = now();
-          return send(res, 200, {
+          return sendJson(res, 200, {
             iso: new Date(t).toISOString(),
             epochSeconds: String(Math.floor(t / 1000)),
             epochMillis: String(t),
           });
         }
         if (path === '/api/v3/brokerage/market/products')
-          return send(
+          return sendJson(
             res,
             200,
             products(q, (id) => priceAt(id, now())),
@@ -289,7 +288,7 @@ export async function startCoinbaseSim(opts: CoinbaseSimOptions = {}): Promise<C
           /^\/api\/v3\/brokerage\/market\/products\/([A-Z0-9]{1,12}-[A-Z0-9]{1,12})\/candles$/.exec(
             path,
           );
-        if (m) return send(res, 200, candles(markets, m[1]!, q, now()));
+        if (m) return sendJson(res, 200, candles(markets, m[1]!, q, now()));
         throw new Reply(404, { error: 'NOT_FOUND', message: `sim: no such endpoint ${path}` });
       }
       const tx = /^\/v2\/accounts\/([0-9a-f-]{36})\/transactions$/.exec(path);
@@ -303,14 +302,14 @@ export async function startCoinbaseSim(opts: CoinbaseSimOptions = {}): Promise<C
       const a = authenticate(req, path);
       if (path === '/api/v3/brokerage/key_permissions') {
         only(q, []);
-        return send(res, 200, keyPermissions(a));
+        return sendJson(res, 200, keyPermissions(a));
       }
-      if (path === '/api/v3/brokerage/accounts') return send(res, 200, listAccounts(a, q));
-      if (tx) return send(res, 200, listTransactions(a, tx[1]!, q));
-      return send(res, 200, listFills(a, q));
+      if (path === '/api/v3/brokerage/accounts') return sendJson(res, 200, listAccounts(a, q));
+      if (tx) return sendJson(res, 200, listTransactions(a, tx[1]!, q));
+      return sendJson(res, 200, listFills(a, q));
     } catch (e) {
       if (!(e instanceof Reply)) throw e;
-      send(res, e.status, e.body, e.headers);
+      sendJson(res, e.status, e.body, e.headers);
     }
   }
 
@@ -323,18 +322,21 @@ export async function startCoinbaseSim(opts: CoinbaseSimOptions = {}): Promise<C
   ): void {
     if (req.method === 'POST' && path === '/__sim/accounts') {
       try {
-        return send(res, 201, addAccount(JSON.parse(body || '{}') as CoinbaseSimAccountSpec));
+        return sendJson(res, 201, addAccount(JSON.parse(body || '{}') as CoinbaseSimAccountSpec));
       } catch {
-        return send(res, 400, { error: 'INVALID_ARGUMENT', message: 'sim: invalid account spec' });
+        return sendJson(res, 400, {
+          error: 'INVALID_ARGUMENT',
+          message: 'sim: invalid account spec',
+        });
       }
     }
     const key = q.get('apiKey') ?? '';
     if (req.method === 'GET' && accounts.has(key)) {
-      if (path === '/__sim/truth') return send(res, 200, truth(key));
-      if (path === '/__sim/wallets') return send(res, 200, wallets(key));
-      if (path === '/__sim/stats') return send(res, 200, account(key).stats);
+      if (path === '/__sim/truth') return sendJson(res, 200, truth(key));
+      if (path === '/__sim/wallets') return sendJson(res, 200, wallets(key));
+      if (path === '/__sim/stats') return sendJson(res, 200, account(key).stats);
     }
-    send(res, 404, { error: 'NOT_FOUND', message: `sim: no such endpoint or account` });
+    sendJson(res, 404, { error: 'NOT_FOUND', message: `sim: no such endpoint or account` });
   }
 
   const truth = (apiKey: string): CbFill[] => account(apiKey).fills.map((f) => ({ ...f }));
@@ -347,61 +349,20 @@ export async function startCoinbaseSim(opts: CoinbaseSimOptions = {}): Promise<C
     }));
 
   const demo = addAccount({ burst: 2000, gapDays: 21, canTrade: true });
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) send(res, 500, { error: 'INTERNAL', message: 'internal error' });
-      else res.destroy();
-    });
+  const server = await listen(opts.port ?? 0, opts.host ?? '127.0.0.1', handle, {
+    error: 'INTERNAL',
+    message: 'internal error',
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
-    url: `http://${host}:${addr.port}`,
+    url: server.url,
     addAccount,
     truth,
     wallets,
     stats: (k) => ({ ...account(k).stats }),
     priceAt,
     demo,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: server.close,
   };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n > 64 * 1024) req.destroy();
-      else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const json = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(json),
-    ...headers,
-  });
-  res.end(json);
 }
 
 function checkSpec(s: CoinbaseSimAccountSpec): void {

@@ -31,6 +31,7 @@ import {
   optBool,
   isKeyName,
 } from './sim-http.js';
+import { accountBook, serveAdmin, simHandle, type SimHandle } from './sim-accounts.js';
 
 export type { KrakenAccountData, SimKrakenLedger, SimKrakenTrade } from './kraken-data.js';
 
@@ -72,13 +73,7 @@ export interface KrakenSimStats {
   shifted: number;
 }
 
-export interface KrakenSim {
-  url: string;
-  close(): Promise<void>;
-  addAccount(a: KrakenSimAccountSpec): void;
-  truth(apiKey: string): KrakenAccountData;
-  stats(): KrakenSimStats;
-}
+export type KrakenSim = SimHandle<KrakenSimAccountSpec, KrakenAccountData, KrakenSimStats>;
 
 export const KRAKEN_DEMO_ACCOUNT = {
   apiKey: 'demo-kraken-key',
@@ -116,7 +111,6 @@ export async function startKrakenSim(opts: KrakenSimOptions = {}): Promise<Krake
   const seed = opts.seed ?? 1;
   const counter = opts.counter ?? { max: 15, decayPerSec: 0.33 };
   const end = Math.floor(now() / DAY) * DAY;
-  const accounts = new Map<string, Account>();
   const stats: KrakenSimStats = {
     requests: 0,
     rateLimited: 0,
@@ -127,28 +121,24 @@ export async function startKrakenSim(opts: KrakenSimOptions = {}): Promise<Krake
   };
   let errorBurst = 0;
 
-  function addAccount(spec: KrakenSimAccountSpec): void {
-    checkSpec(spec);
-    if (accounts.has(spec.apiKey)) throw new Error('sim: account already exists');
-    accounts.set(spec.apiKey, {
-      spec: { ...spec },
-      secret: Buffer.from(spec.apiSecret, 'base64'),
-      data: generateKrakenAccount({
-        seed: spec.seed ?? hash32(spec.apiKey, seed),
-        trades: spec.trades ?? 300,
-        burst: spec.burst ?? 0,
-        end,
-        days: spec.days ?? 60,
-        gapDays: spec.gapDays ?? 0,
-      }),
-      lastNonce: 0n,
-      counter: 0,
-      counterAt: now(),
-      calls: 0,
-      revoked: false,
-      walked: false,
-    });
-  }
+  const accounts = accountBook<KrakenSimAccountSpec, Account>(seed, checkSpec, (spec, aSeed) => ({
+    spec: { ...spec },
+    secret: Buffer.from(spec.apiSecret, 'base64'),
+    data: generateKrakenAccount({
+      seed: aSeed,
+      trades: spec.trades ?? 300,
+      burst: spec.burst ?? 0,
+      end,
+      days: spec.days ?? 60,
+      gapDays: spec.gapDays ?? 0,
+    }),
+    lastNonce: 0n,
+    counter: 0,
+    counterAt: now(),
+    calls: 0,
+    revoked: false,
+    walked: false,
+  }));
 
   function authenticate(req: IncomingMessage, path: string, body: string, form: URLSearchParams) {
     const key = req.headers['api-key'];
@@ -255,7 +245,13 @@ export async function startKrakenSim(opts: KrakenSimOptions = {}): Promise<Krake
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { path, rawQuery } = splitUrl(req);
     const body = await readBody(req, 64 * 1024);
-    if (path.startsWith('/__sim/')) return admin(req, res, path, rawQuery, body);
+    if (path.startsWith('/__sim/'))
+      return serveAdmin(
+        { req, res, path, rawQuery, body },
+        accounts,
+        (a) => ({ trades: a.data.trades, ledger: a.data.ledger }),
+        (msg) => ({ error: [msg] }),
+      );
     stats.requests++;
     if (errorBurst > 0) {
       errorBurst--;
@@ -293,44 +289,11 @@ export async function startKrakenSim(opts: KrakenSimOptions = {}): Promise<Krake
     }
   }
 
-  function admin(
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
-    rawQuery: string,
-    body: string,
-  ): void {
-    if (req.method === 'POST' && path === '/__sim/accounts') {
-      try {
-        addAccount(JSON.parse(body) as KrakenSimAccountSpec);
-      } catch {
-        return sendJson(res, 400, { error: ['sim: invalid or duplicate account spec'] });
-      }
-      return sendJson(res, 201, { ok: true });
-    }
-    if (req.method === 'GET' && path === '/__sim/truth') {
-      const a = accounts.get(new URLSearchParams(rawQuery).get('apiKey') ?? '');
-      if (!a) return sendJson(res, 404, { error: ['sim: unknown account'] });
-      return sendJson(res, 200, { trades: a.data.trades, ledger: a.data.ledger });
-    }
-    sendJson(res, 404, { error: [`sim: no such endpoint ${req.method} ${path}`] });
-  }
-
-  addAccount({ ...KRAKEN_DEMO_ACCOUNT, burst: 2000 });
+  accounts.add({ ...KRAKEN_DEMO_ACCOUNT, burst: 2000 });
   const server = await listen(opts.port ?? 0, opts.host ?? '127.0.0.1', handle, {
     error: ['EService:Unavailable'],
   });
-  return {
-    url: server.url,
-    close: server.close,
-    addAccount,
-    truth(apiKey) {
-      const a = accounts.get(apiKey);
-      if (!a) throw new Error('sim: unknown account');
-      return structuredClone(a.data);
-    },
-    stats: () => ({ ...stats }),
-  };
+  return simHandle(server, accounts, stats);
 }
 
 function checkSpec(s: KrakenSimAccountSpec): void {

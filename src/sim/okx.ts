@@ -28,8 +28,10 @@ import {
   splitUrl,
   optInt,
   optBool,
-  isKeyName,
+  isKeyAndSecret,
 } from './sim-http.js';
+import { accountBook, serveAdmin, simHandle, type SimHandle } from './sim-accounts.js';
+import { rollingWindow } from './rolling-window.js';
 import {
   ARCHIVE_FILE_PATH,
   ARCHIVE_REACH_MS,
@@ -95,13 +97,7 @@ export interface OkxSimStats {
   archiveDownloads: number;
 }
 
-export interface OkxSim {
-  url: string;
-  close(): Promise<void>;
-  addAccount(a: OkxSimAccountSpec): void;
-  truth(apiKey: string): OkxAccountData;
-  stats(): OkxSimStats;
-}
+export type OkxSim = SimHandle<OkxSimAccountSpec, OkxAccountData, OkxSimStats>;
 
 export const OKX_DEMO_ACCOUNT = {
   apiKey: 'demo-okx-key',
@@ -166,8 +162,7 @@ export async function startOkxSim(opts: OkxSimOptions = {}): Promise<OkxSim> {
   const now = opts.now ?? Date.now;
   const seed = opts.seed ?? 1;
   const end = Math.floor(now() / DAY) * DAY;
-  const accounts = new Map<string, Account>();
-  const windows = new Map<string, number[]>();
+  const take = rollingWindow(now);
   const stats: OkxSimStats = {
     requests: 0,
     rateLimited: 0,
@@ -181,29 +176,24 @@ export async function startOkxSim(opts: OkxSimOptions = {}): Promise<OkxSim> {
   let errorBurst = 0;
   const instruments = okxInstruments(end);
 
-  function addAccount(spec: OkxSimAccountSpec): void {
-    checkSpec(spec);
-    if (accounts.has(spec.apiKey)) throw new Error('sim: account already exists');
-    const aSeed = spec.seed ?? hash32(spec.apiKey, seed);
-    accounts.set(spec.apiKey, {
-      spec: { ...spec },
-      secret: Buffer.from(spec.apiSecret, 'utf8'),
-      uid: String(spec.uid ?? 400_000_000_000_000 + aSeed),
-      data: generateOkxAccount({
-        seed: aSeed,
-        spotFills: spec.spotFills ?? 200,
-        trips: spec.trips ?? 30,
-        burst: spec.burst ?? 0,
-        flows: spec.flows ?? 10,
-        end,
-        days: spec.days ?? 60,
-        gapDays: spec.gapDays ?? 0,
-      }),
-      signed: 0,
-      revoked: false,
-      archives: new Map(),
-    });
-  }
+  const accounts = accountBook<OkxSimAccountSpec, Account>(seed, checkSpec, (spec, aSeed) => ({
+    spec: { ...spec },
+    secret: Buffer.from(spec.apiSecret, 'utf8'),
+    uid: String(spec.uid ?? 400_000_000_000_000 + aSeed),
+    data: generateOkxAccount({
+      seed: aSeed,
+      spotFills: spec.spotFills ?? 200,
+      trips: spec.trips ?? 30,
+      burst: spec.burst ?? 0,
+      flows: spec.flows ?? 10,
+      end,
+      days: spec.days ?? 60,
+      gapDays: spec.gapDays ?? 0,
+    }),
+    signed: 0,
+    revoked: false,
+    archives: new Map(),
+  }));
 
   function authenticate(req: IncomingMessage, pathAndQuery: string, body: string): Account {
     const h = (n: string) => {
@@ -487,7 +477,16 @@ export async function startOkxSim(opts: OkxSimOptions = {}): Promise<OkxSim> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { path, rawQuery } = splitUrl(req);
     const body = await readBody(req, 64 * 1024);
-    if (path.startsWith('/__sim/')) return admin(req, res, path, rawQuery, body);
+    if (path.startsWith('/__sim/'))
+      return serveAdmin(
+        { req, res, path, rawQuery, body },
+        accounts,
+        (a) => ({
+          ...structuredClone(a.data),
+          balances: Object.fromEntries([...a.data.balances].map(([k, v]) => [k, fmt10(v)])),
+        }),
+        (msg) => ({ code: '-1', msg }),
+      );
     stats.requests++;
     if (errorBurst > 0) {
       errorBurst--;
@@ -516,14 +515,10 @@ export async function startOkxSim(opts: OkxSimOptions = {}): Promise<OkxSim> {
         }
       }
       const who = acct ? acct.uid : (req.socket.remoteAddress ?? '?');
-      const t = now();
-      const w = (windows.get(`${who}|${name}`) ?? []).filter((x) => x > t - limit.ms);
-      windows.set(`${who}|${name}`, w);
-      if (w.length >= limit.n) {
+      if (take(`${who}|${name}`, limit.n, limit.ms).left < 0) {
         stats.rateLimited++;
         throw new Fail(429, '50011', 'Too Many Requests');
       }
-      w.push(t);
       const extra = [...p.keys()].filter((k) => !route.params.includes(k));
       if (extra.length > 0) throw param(extra[0]!);
       sendJson(res, 200, { code: '0', msg: '', data: route.run(p, acct!) });
@@ -564,49 +559,13 @@ export async function startOkxSim(opts: OkxSimOptions = {}): Promise<OkxSim> {
     res.end(zip);
   }
 
-  function admin(
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
-    rawQuery: string,
-    rawBody: string,
-  ): void {
-    if (req.method === 'POST' && path === '/__sim/accounts') {
-      try {
-        addAccount(JSON.parse(rawBody) as OkxSimAccountSpec);
-      } catch {
-        return sendJson(res, 400, { code: '-1', msg: 'sim: invalid or duplicate account spec' });
-      }
-      return sendJson(res, 201, { ok: true });
-    }
-    if (req.method === 'GET' && path === '/__sim/truth') {
-      const a = accounts.get(new URLSearchParams(rawQuery).get('apiKey') ?? '');
-      if (!a) return sendJson(res, 404, { code: '-1', msg: 'sim: unknown account' });
-      return sendJson(res, 200, {
-        ...structuredClone(a.data),
-        balances: Object.fromEntries([...a.data.balances].map(([k, v]) => [k, fmt10(v)])),
-      });
-    }
-    sendJson(res, 404, { code: '-1', msg: `sim: no such endpoint ${req.method} ${path}` });
-  }
-
-  addAccount({ ...OKX_DEMO_ACCOUNT, burst: 2000 });
+  accounts.add({ ...OKX_DEMO_ACCOUNT, burst: 2000 });
   const server = await listen(opts.port ?? 0, opts.host ?? '127.0.0.1', handle, {
     code: '50026',
     msg: 'System error, please try again later.',
     data: [],
   });
-  return {
-    url: server.url,
-    close: server.close,
-    addAccount,
-    truth(apiKey) {
-      const a = accounts.get(apiKey);
-      if (!a) throw new Error('sim: unknown account');
-      return structuredClone(a.data);
-    },
-    stats: () => ({ ...stats }),
-  };
+  return simHandle(server, accounts, stats);
 }
 
 function checkSpec(s: OkxSimAccountSpec): void {
@@ -616,12 +575,7 @@ function checkSpec(s: OkxSimAccountSpec): void {
       v.length <= 16 &&
       v.every((x) => typeof x === 'string' && /^\d{4}Q[1-4]$/.test(x)));
   const ok =
-    typeof s === 'object' &&
-    s !== null &&
-    isKeyName(s.apiKey) &&
-    typeof s.apiSecret === 'string' &&
-    s.apiSecret.length >= 1 &&
-    s.apiSecret.length <= 256 &&
+    isKeyAndSecret(s) &&
     typeof s.passphrase === 'string' &&
     s.passphrase.length >= 1 &&
     s.passphrase.length <= 64 &&

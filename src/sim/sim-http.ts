@@ -50,16 +50,20 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Serves `handle`; an exception that escapes it becomes a 500 (`fallback` body). */
+/**
+ * Serves `handle`; an exception that escapes it becomes a 500 (`fallback` body, with `headers`
+ * over sendJson's).
+ */
 export async function listen(
   port: number,
   host: string,
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
   fallback: unknown,
+  headers: Record<string, string> = {},
 ): Promise<Listening> {
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
-      if (!res.headersSent) sendJson(res, 500, fallback);
+      if (!res.headersSent) sendJson(res, 500, fallback, headers);
       else res.destroy();
     });
   });
@@ -109,3 +113,11 @@ export const optBool = (v: unknown): boolean => v === undefined || typeof v === 
 /** an API key name the simulators accept */
 export const isKeyName = (v: unknown): boolean =>
   typeof v === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(v);
+/** a spec object with such a key name and a secret of 1 to 256 characters */
+export const isKeyAndSecret = (s: { apiKey: unknown; apiSecret: unknown } | null): boolean =>
+  typeof s === 'object' &&
+  s !== null &&
+  isKeyName(s.apiKey) &&
+  typeof s.apiSecret === 'string' &&
+  s.apiSecret.length >= 1 &&
+  s.apiSecret.length <= 256;
