@@ -14,7 +14,7 @@
  * is every row's answer.
  *
  * @example
- * const insert = groupCommit({ maxBatch: 128, maxInflight: 2, writeOne, writeMany, retryAlone });
+ * const insert = groupCommit({ maxBatch: 64, maxInflight: 1, writeOne, writeMany, retryAlone });
  * await insert(row); // resolves when the row's batch has committed
  */
 export interface GroupCommitOptions<T> {

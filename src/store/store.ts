@@ -123,8 +123,9 @@ function toSession(r: SessionRecord): SessionRow {
 export function createStore(db: Db): Store {
   const histories = createHistoryStore(db);
   const createSession = groupCommit<NewSession>({
-    // 2 × 64: two statements in flight keep the connection busy while the next batch gathers;
-    // beyond 64 rows a batch saves little more and only holds its first rows longer.
+    // One statement in flight while the next batch gathers: two in flight made smaller batches
+    // and cost more CPU per session (docs/benchmarks.md). Beyond 64 rows a batch saves little
+    // more per row and only holds its first rows longer.
     maxBatch: 64,
     maxInflight: 1,
     writeOne: (s) => db.query(INSERT_SESSION, sessionParams(s)).then(() => undefined),
