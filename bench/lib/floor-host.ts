@@ -21,7 +21,7 @@ await pool.query(
   'CREATE TABLE IF NOT EXISTS floor_sessions (session_id text PRIMARY KEY, envelope text NOT NULL)',
 );
 const insert = groupCommit<[string, string]>({
-  maxBatch: 64,
+  maxBatch: 16,
   maxInflight: 1,
   retryAlone: () => false,
   writeOne: (row) =>

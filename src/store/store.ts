@@ -124,9 +124,12 @@ export function createStore(db: Db): Store {
   const histories = createHistoryStore(db);
   const createSession = groupCommit<NewSession>({
     // One statement in flight while the next batch gathers: two in flight made smaller batches
-    // and cost more CPU per session (docs/benchmarks.md). Beyond 64 rows a batch saves little
-    // more per row and only holds its first rows longer.
-    maxBatch: 64,
+    // and cost more CPU per session. At most 16 rows: a burst of 32 answers then goes in two
+    // statements, and the first half's 201s (and the clients' next requests, which keep the
+    // enclave busy) go out while the second half is written; 64 made one convoy of the whole
+    // burst and 7 % fewer requests per second (docs/benchmarks.md). Per row, 16 costs ≈ 2 µs
+    // of PostgreSQL CPU more than 64.
+    maxBatch: 16,
     maxInflight: 1,
     writeOne: (s) => db.query(INSERT_SESSION, sessionParams(s)).then(() => undefined),
     writeMany: (rows) => db.query(INSERT_SESSIONS, sessionColumns(rows)).then(() => undefined),
