@@ -138,6 +138,18 @@ export function createSender(o: RunnerOptions): Send {
     o.observe ??
     ((_e, status, headers) => ({ status, headers: Object.fromEntries(headers.entries()) }));
 
+  /** Tells every limiter what the answer said (used weight, Retry-After…); returns the verdict. */
+  const booked = (
+    endpoint: string,
+    res: Response,
+    tickets: (Ticket | undefined)[],
+    v: Verdict,
+  ): Verdict => {
+    const seen = observe(endpoint, res.status, res.headers, v);
+    o.limiters.forEach((l, i) => l.limiter.observe(tickets[i], seen));
+    return v;
+  };
+
   const send = (req: SignedRequest): Promise<Response> =>
     fetch(req.url, {
       method: req.method,
@@ -173,9 +185,7 @@ export function createSender(o: RunnerOptions): Send {
       text.length > MAX_BODY
         ? ({ kind: 'transient', why: 'answer too large' } as const)
         : o.classify(res.status, res.headers, body);
-    const seen = observe(endpoint, res.status, res.headers, v);
-    o.limiters.forEach((l, i) => l.limiter.observe(tickets[i], seen));
-    return v;
+    return booked(endpoint, res, tickets, v);
   }
 
   async function onceBinary(
@@ -201,9 +211,7 @@ export function createSender(o: RunnerOptions): Send {
       bytes.length > maxBytes
         ? ({ kind: 'rejected', why: 'file too large' } as const)
         : o.classify(res.status, res.headers, bytes);
-    const seen = observe(endpoint, res.status, res.headers, v);
-    o.limiters.forEach((l, i) => l.limiter.observe(tickets[i], seen));
-    return v;
+    return booked(endpoint, res, tickets, v);
   }
 
   const pausedForMs = () => Math.max(0, ...o.limiters.map((l) => l.limiter.pausedForMs()));
