@@ -24,14 +24,10 @@ const insert = groupCommit<[string, string]>({
   maxBatch: 16,
   maxInflight: 1,
   retryAlone: () => false,
-  writeOne: (row) =>
-    pool
-      .query({ name: 'one', text: 'INSERT INTO floor_sessions VALUES ($1, $2)', values: row })
-      .then(() => undefined),
-  writeMany: (rows) =>
+  write: (rows) =>
     pool
       .query({
-        name: 'many',
+        name: 'insert',
         text: 'INSERT INTO floor_sessions SELECT * FROM unnest($1::text[], $2::text[])',
         values: [rows.map((r) => r[0]), rows.map((r) => r[1])],
       })

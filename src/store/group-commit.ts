@@ -14,7 +14,7 @@
  * is every row's answer.
  *
  * @example
- * const insert = groupCommit({ maxBatch: 64, maxInflight: 1, writeOne, writeMany, retryAlone });
+ * const insert = groupCommit({ maxBatch: 16, maxInflight: 1, write, retryAlone });
  * await insert(row); // resolves when the row's batch has committed
  */
 export interface GroupCommitOptions<T> {
@@ -22,10 +22,8 @@ export interface GroupCommitOptions<T> {
   maxBatch: number;
   /** Most statements in flight at once. */
   maxInflight: number;
-  /** Writes one row (also used for a batch of one). */
-  writeOne(row: T): Promise<void>;
-  /** Writes rows.length ≥ 2 rows atomically: all or none. */
-  writeMany(rows: T[]): Promise<void>;
+  /** Writes the rows (one or more) atomically: all or none. */
+  write(rows: T[]): Promise<void>;
   /** Whether a failed batch may be down to one row's data, so that rows are retried alone. */
   retryAlone(err: unknown): boolean;
 }
@@ -44,14 +42,13 @@ export function groupCommit<T>(opts: GroupCommitOptions<T>): (row: T) => Promise
   let scheduled = false;
 
   const settleAlone = (w: Waiting<T>): Promise<void> =>
-    opts.writeOne(w.row).then(w.resolve, w.reject);
+    opts.write([w.row]).then(w.resolve, w.reject);
 
   const write = async (batch: Waiting<T>[]): Promise<void> => {
-    if (batch.length === 1) return settleAlone(batch[0]!);
     try {
-      await opts.writeMany(batch.map((w) => w.row));
+      await opts.write(batch.map((w) => w.row));
     } catch (err) {
-      if (!opts.retryAlone(err)) {
+      if (batch.length === 1 || !opts.retryAlone(err)) {
         for (const w of batch) w.reject(err);
         return;
       }

@@ -51,22 +51,11 @@ const SESSION_COLUMNS = `session_id, exchange, label,
   CASE WHEN status = 'active' AND expires_at <= now() THEN 'expired' ELSE status END AS status,
   created_at, expires_at, revoked_at, account`;
 
-// One statement: one round trip instead of BEGIN, three INSERTs and COMMIT on a checked-out
-// connection, and still atomic (a statement is its own transaction: all rows or none). The
-// credentials and ops-log rows' foreign keys are checked at the end of the statement, when the
-// session row exists.
-const INSERT_SESSION = `WITH s AS (
-    INSERT INTO sessions (session_id, exchange, label, expires_at)
-    VALUES ($1, $2, $3, $4)
-    RETURNING session_id, expires_at
-  ), c AS (
-    INSERT INTO credentials (session_id, ephemeral_pub, nonce, ciphertext, tag, key_id, expires_at)
-    SELECT session_id, $5, $6, $7, $8, $9, expires_at FROM s
-  )
-  INSERT INTO ops_logs (session_id, event, detail)
-  SELECT session_id, 'session_created', $10::jsonb FROM s`;
-
-// The same for many sessions (group commit): one array per column, unnest() pairs them up again.
+// Sessions, credentials and `session_created` records of a batch (group commit) in one statement:
+// one round trip instead of BEGIN, three INSERTs and COMMIT per session, and still atomic (a
+// statement is its own transaction: all rows or none); the credentials' foreign key is checked at
+// the end of the statement, when the session rows exist. One array per column; unnest() pairs
+// them up again.
 const INSERT_SESSIONS = `WITH v AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
                          $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[])
@@ -84,27 +73,20 @@ const INSERT_SESSIONS = `WITH v AS (
   INSERT INTO ops_logs (session_id, event, detail)
   SELECT v.session_id, 'session_created', v.detail FROM v JOIN s USING (session_id)`;
 
-function sessionParams(s: NewSession): unknown[] {
-  const e = s.envelope;
-  return [
-    s.sessionId,
-    s.exchange,
-    s.label,
-    s.expiresAt,
-    e.ephemeralPub,
-    e.nonce,
-    e.ciphertext,
-    e.tag,
-    e.keyId,
-    JSON.stringify(s.createdDetail),
-  ];
-}
-
-/** sessionParams of each row, transposed into one array per column. */
+/** The parameters of INSERT_SESSIONS: one array per column, in the order of its unnest(). */
 function sessionColumns(rows: NewSession[]): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: 10 }, () => []);
-  for (const r of rows) sessionParams(r).forEach((v, i) => columns[i]!.push(v));
-  return columns;
+  return [
+    rows.map((s) => s.sessionId),
+    rows.map((s) => s.exchange),
+    rows.map((s) => s.label),
+    rows.map((s) => s.expiresAt),
+    rows.map((s) => s.envelope.ephemeralPub),
+    rows.map((s) => s.envelope.nonce),
+    rows.map((s) => s.envelope.ciphertext),
+    rows.map((s) => s.envelope.tag),
+    rows.map((s) => s.envelope.keyId),
+    rows.map((s) => JSON.stringify(s.createdDetail)),
+  ];
 }
 
 function toSession(r: SessionRecord): SessionRow {
@@ -131,8 +113,7 @@ export function createStore(db: Db): Store {
     // of PostgreSQL CPU more than 64.
     maxBatch: 16,
     maxInflight: 1,
-    writeOne: (s) => db.query(INSERT_SESSION, sessionParams(s)).then(() => undefined),
-    writeMany: (rows) => db.query(INSERT_SESSIONS, sessionColumns(rows)).then(() => undefined),
+    write: (rows) => db.query(INSERT_SESSIONS, sessionColumns(rows)).then(() => undefined),
     // A CHECK, UNIQUE or type error may be one row's: retry alone so the others are stored.
     retryAlone: (e) =>
       e instanceof StoreError &&

@@ -4,15 +4,14 @@ import { test } from 'node:test';
 import { groupCommit } from '../../../src/store/group-commit.js';
 
 /** A writer whose statements finish only when the test says so, recording what it was given. */
-function gatedWriter(
-  opts: { failMany?: (rows: number[]) => unknown; failOne?: (row: number) => unknown } = {},
-) {
+function gatedWriter(fail: (rows: number[]) => unknown = () => undefined) {
   const calls: number[][] = [];
   const gates: Array<() => void> = [];
-  const run = (rows: number[], fail: unknown): Promise<void> => {
+  const write = (rows: number[]): Promise<void> => {
     calls.push(rows);
+    const err = fail(rows);
     return new Promise((resolve, reject) =>
-      gates.push(() => (fail === undefined ? resolve() : reject(fail))),
+      gates.push(() => (err === undefined ? resolve() : reject(err))),
     );
   };
   return {
@@ -22,8 +21,7 @@ function gatedWriter(
       for (const g of gates.splice(0)) g();
       await new Promise((r) => setImmediate(r));
     },
-    writeOne: (row: number) => run([row], opts.failOne?.(row)),
-    writeMany: (rows: number[]) => run(rows, opts.failMany?.(rows)),
+    write,
   };
 }
 
@@ -52,10 +50,7 @@ test('a turn’s rows go together at its end, then in batches of what queued', a
 
 test('a batch refused for its data is retried row by row: only the bad row fails', async () => {
   const bad = new Error('constraint');
-  const w = gatedWriter({
-    failMany: (rows) => (rows.includes(4) ? bad : undefined),
-    failOne: (row) => (row === 4 ? bad : undefined),
-  });
+  const w = gatedWriter((rows) => (rows.includes(4) ? bad : undefined));
   const insert = groupCommit({ maxBatch: 8, maxInflight: 1, retryAlone: (e) => e === bad, ...w });
   const done = settle([1, 2, 3, 4, 5].map(insert));
   await turn();
@@ -67,13 +62,24 @@ test('a batch refused for its data is retried row by row: only the bad row fails
 
 test('any other failure is every row’s answer, without retries', async () => {
   const down = new Error('unavailable');
-  const w = gatedWriter({ failMany: () => down });
+  const w = gatedWriter(() => down);
   const insert = groupCommit({ maxBatch: 8, maxInflight: 1, retryAlone: () => false, ...w });
   const done = settle([1, 2, 3].map(insert));
   await turn();
   await w.release();
   assert.deepEqual(await done, ['Error: unavailable', 'Error: unavailable', 'Error: unavailable']);
   assert.equal(w.calls.length, 1);
+});
+
+test('a lone row that fails is not written again', async () => {
+  const bad = new Error('constraint');
+  const w = gatedWriter(() => bad);
+  const insert = groupCommit({ maxBatch: 8, maxInflight: 1, retryAlone: () => true, ...w });
+  const done = settle([insert(1)]);
+  await turn();
+  await w.release();
+  assert.deepEqual(await done, ['Error: constraint']);
+  assert.deepEqual(w.calls, [[1]]);
 });
 
 test('limits must be positive', () => {
